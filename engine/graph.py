@@ -1,0 +1,43 @@
+"""The pipeline as a networkx MultiDiGraph (two wires between the same nodes stay two)."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from .model import Pipeline
+
+
+def build_graph(pipeline: Pipeline) -> nx.MultiDiGraph:
+    """Nodes by name; one edge per wire, keyed by the target input's name.
+
+    Wires whose source node does not exist are left out (validation reports them).
+    """
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(pipeline.nodes)
+    for e in pipeline.edges():
+        if e.source in pipeline.nodes:
+            g.add_edge(e.source, e.target, key=e.target_input, output=e.source_output)
+    return g
+
+
+def find_cycle(g: nx.MultiDiGraph) -> list[str] | None:
+    """The nodes on one cycle, in order, or None; linear time (never enumerates all cycles)."""
+    try:
+        edges = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return None
+    return [e[0] for e in edges]
+
+
+def execution_order(pipeline: Pipeline, g: nx.MultiDiGraph | None = None) -> list[str]:
+    """Topological order, ties broken by the nodes' order in the file (stable, deterministic)."""
+    g = build_graph(pipeline) if g is None else g
+    position = {name: i for i, name in enumerate(pipeline.nodes)}
+    return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+
+
+def generations(pipeline: Pipeline, g: nx.MultiDiGraph | None = None) -> list[list[str]]:
+    """Layers of nodes whose inputs are all in earlier layers (for layout and parallelism)."""
+    g = build_graph(pipeline) if g is None else g
+    position = {name: i for i, name in enumerate(pipeline.nodes)}
+    return [sorted(gen, key=position.__getitem__) for gen in nx.topological_generations(g)]
