@@ -1,0 +1,114 @@
+"""The datastore: run outputs (committed only on success), published copies, registered data.
+
+Layout under the pipeline's datastore folder:
+    runs/<run>/<step>/<output>   completed outputs
+    tmp/<run>/<step>/<output>    where a running step writes (moved into runs/ on success)
+    <destination>                published copies (`destination:` of an output)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from .problems import PipelineError
+
+DATASET_REF_RE = re.compile(r"^dataset:([A-Za-z_][A-Za-z0-9_\-.]*)(?:@(\d+|latest))?$")
+
+
+class Datastore:
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+
+    def output_path(self, run_id: str, step: str, output: str) -> Path:
+        return self.root / "runs" / run_id / step / output
+
+    def temp_output_path(self, run_id: str, step: str, output: str) -> Path:
+        """A path that does not exist yet, in a folder that does."""
+        folder = self.root / "tmp" / run_id / step
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / output
+        if path.exists() or path.is_symlink():
+            _remove(path)
+        return path
+
+    def commit_outputs(self, run_id: str, step: str, outputs: list[str]) -> dict[str, Path]:
+        """Move a completed step's outputs into runs/; raises when one was not written."""
+        missing = [o for o in outputs if not self.temp_output_path_exists(run_id, step, o)]
+        if missing:
+            raise PipelineError(
+                f"step {step!r} completed but did not write its output(s) {', '.join(missing)}"
+            )
+        final: dict[str, Path] = {}
+        for output in outputs:
+            dest = self.output_path(run_id, step, output)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.root / "tmp" / run_id / step / output, dest)
+            final[output] = dest
+        self.discard(run_id, step)
+        return final
+
+    def temp_output_path_exists(self, run_id: str, step: str, output: str) -> bool:
+        return (self.root / "tmp" / run_id / step / output).exists()
+
+    def discard(self, run_id: str, step: str) -> None:
+        """Remove whatever a failed or canceled step left in its temp folder."""
+        folder = self.root / "tmp" / run_id / step
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        run_tmp = self.root / "tmp" / run_id
+        try:
+            run_tmp.rmdir()
+        except OSError:
+            pass
+
+    def publish(self, source: Path, destination: str) -> Path:
+        """Copy a completed output to <datastore>/<destination>, replacing it atomically."""
+        dest = (self.root / destination).resolve()
+        if dest != self.root and self.root not in dest.parents:
+            raise PipelineError(f"destination {destination!r} is outside the datastore")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp"
+        if source.is_dir():
+            shutil.copytree(source, staging)
+        else:
+            shutil.copy2(source, staging)
+        old = None
+        if dest.exists():
+            old = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.old"
+            os.replace(dest, old)
+        os.replace(staging, dest)
+        if old is not None:
+            _remove(old)
+        return dest
+
+
+def parse_dataset_ref(text: str) -> tuple[str, int | None]:
+    """`dataset:NAME` or `dataset:NAME@VERSION` -> (NAME, VERSION or None for the latest)."""
+    m = DATASET_REF_RE.match(text.strip())
+    if not m:
+        raise PipelineError(f"{text!r} is not a dataset reference (dataset:NAME or dataset:NAME@N)")
+    version = m.group(2)
+    return m.group(1), int(version) if version and version != "latest" else None
+
+
+def copy_into(source: Path, folder: Path) -> Path:
+    """A private copy of a file or folder inside `folder` (for mode: download)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        dest = folder / (source.name or "data")
+        shutil.copytree(source, dest)
+    else:
+        dest = folder / source.name
+        shutil.copy2(source, dest)
+    return dest
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,169 @@
+"""Step processes: each in its own process group, output captured line by line, tree killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+LineFn = Callable[[str, float, str], None]  # (stream, time, text)
+
+KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL; whole cancel stays within 5 s
+
+
+class StepProcess:
+    """A running step command: its own session/process group, two reader threads."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, on_line: LineFn):
+        self.argv = argv
+        self._on_line = on_line
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=str(cwd),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # own process group: the tree is killed as one
+            close_fds=True,
+        )
+        self.pgid = self.proc.pid
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, "stdout"), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, "stderr"), daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read(self, pipe, stream: str) -> None:
+        with pipe:
+            for raw in iter(pipe.readline, b""):
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                self._on_line(stream, time.time(), text)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Exit code once the process ended and its output is read.
+
+        Processes it left behind in its group are killed: they hold the pipes open and would be
+        orphans otherwise.
+        """
+        code = self.proc.wait(timeout)
+        self._join_readers(grace=1.0)
+        return code
+
+    def _join_readers(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        for t in self._readers:
+            t.join(max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in self._readers):
+            kill_tree(self.pgid, grace=0.5)
+            for t in self._readers:
+                t.join(2.0)
+
+    def kill(self, grace: float = KILL_GRACE) -> None:
+        """SIGTERM the whole tree, SIGKILL what is left after `grace` seconds; reap."""
+        kill_tree(self.pgid, grace=grace, root=self.proc)
+        try:
+            self.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            pass
+        self._join_readers(grace=0.5)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children that left the group included)."""
+    children: dict[int, list[int]] = {}
+    for child, parent in _process_table():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.append(c)
+            todo.append(c)
+    return found
+
+
+def _process_table() -> list[tuple[int, int]]:
+    if sys.platform.startswith("linux"):
+        rows = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            # the command name may contain spaces and parentheses: parse after the last ')'
+            fields = stat[stat.rfind(")") + 2 :].split()
+            rows.append((int(entry), int(fields[1])))
+        return rows
+    out = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    return [tuple(int(x) for x in line.split()) for line in out.splitlines() if line.strip()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if sys.platform.startswith("linux"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                return f.read().split(b")")[-1].split()[0] != b"Z"  # zombies are dead
+        except OSError:
+            return False
+    return True
+
+
+def kill_tree(pgid: int, grace: float = KILL_GRACE, root: subprocess.Popen | None = None) -> None:
+    """Terminate process group `pgid` and every descendant of its leader, even ones that left it."""
+    pids = set(descendants(pgid))
+    _signal_all(pgid, pids, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if root is not None:
+            root.poll()  # reap the leader so it does not count as alive
+        pids |= set(descendants(pgid))
+        if not _group_alive(pgid) and not any(alive(p) for p in pids):
+            return
+        time.sleep(0.05)
+    pids |= set(descendants(pgid))
+    _signal_all(pgid, pids, signal.SIGKILL)
+
+
+def _signal_all(pgid: int, pids: set[int], sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a group whose only members are zombies still answers; check the leader
+    return alive(pgid) or any(alive(p) for p in descendants(pgid))

@@ -1,0 +1,629 @@
+"""The runner: executes a plan over the data dependencies, reporting events as it goes.
+
+Independent branches run at once, bounded by each compute's capacity. A failing step fails
+only what reads from it (Skipped); other branches finish. `cancel()` may be called from any
+thread; the runner installs no signal handlers. Events are delivered on runner threads, one
+at a time, in order; observers hand them to their own thread if they need to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .backends import BackendPool, backend_name
+from .backends.base import Backend, StepLaunch
+from .datastore import copy_into
+from .envcheck import check_environment
+from .events import (
+    LogLine,
+    OutputReady,
+    Progress,
+    RunEvent,
+    RunFinished,
+    RunSummary,
+    Status,
+    StatusChanged,
+    StepSummary,
+)
+from .fingerprint import Hasher, is_uri
+from .model import TEMPLATE_RE, Compute, Pipeline
+from .plan import Plan, PlanOptions, StepPlan, make_plan, project_dir
+from .problems import PipelineError
+from .procs import StepProcess
+from .snapshot import take_snapshot
+from .stepcontext import ENV_VAR, InputInfo, OutputInfo, StepContext
+from .store import RunLock, RunStore
+
+ENGINE_PARENT = str(Path(__file__).resolve().parent.parent)
+LOCAL_MASTER_RE = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
+
+
+def compute_capacity(compute: Compute) -> int:
+    """How many steps may run at once on a compute."""
+    if compute.type == "cpu-pool":
+        return max(1, compute.workers or os.cpu_count() or 1)
+    m = LOCAL_MASTER_RE.match(compute.master or "local[*]")
+    if m:
+        cores = m.group(1)
+        # local Spark shares one machine's cores: two steps keep it busy without thrashing
+        return 1 if cores == "1" or m.group(1) is None else 2
+    return 4
+
+
+def new_run_id() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+@dataclass
+class _Running:
+    launch: StepLaunch | None = None
+    backend: Backend | None = None
+    process: StepProcess | None = None
+
+
+class Runner:
+    """Runs one pipeline once. `run()` blocks; `start()` runs it on a new thread."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        options: PlanOptions | None = None,
+        experiment: str | None = None,
+        store: RunStore | None = None,
+        backends: BackendPool | None = None,
+        keep_warm: bool = False,
+    ):
+        self.pipeline = pipeline.copy()  # edits during the run change nothing
+        self.pipeline.path = pipeline.path
+        self.options = options or PlanOptions()
+        self.experiment = experiment or pipeline.name
+        self.project_dir = project_dir(pipeline)
+        self._own_store = store is None
+        self.store = store or RunStore(self.project_dir / ".pipeloom")
+        self._own_backends = backends is None
+        self.backends = backends or BackendPool()
+        self.keep_warm = keep_warm
+        self.run_id: str | None = None
+        self.plan: Plan | None = None
+        self.summary: RunSummary | None = None
+        self.error: BaseException | None = None
+        self.statuses: dict[str, Status] = {}
+        self.started: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
+        self.messages: dict[str, str] = {}
+        self.log_paths: dict[str, Path] = {}
+        self._observers: list[Callable[[RunEvent], None]] = []
+        self._emit_lock = threading.RLock()
+        self._cond = threading.Condition()
+        self._cancel_requested = False
+        self._canceled = False
+        self._running: dict[str, _Running] = {}
+        self._outputs: dict[str, dict[str, str]] = {}
+        self._threads: list[threading.Thread] = []
+        self._env_checks: dict[tuple, str | PipelineError] = {}
+        self._env_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+
+    # -- observers ------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[RunEvent], None]) -> Callable[[], None]:
+        with self._emit_lock:
+            self._observers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._emit_lock:
+                if callback in self._observers:
+                    self._observers.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, event: RunEvent) -> None:
+        with self._emit_lock:
+            for cb in list(self._observers):
+                try:
+                    cb(event)
+                except Exception as e:  # an observer's bug must not stop the run
+                    print(f"pipeloom: event observer failed: {e!r}", file=sys.stderr)
+
+    # -- control ----------------------------------------------------------------------------
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self._run_catching, name="pipeloom-run", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def _run_catching(self) -> None:
+        try:
+            self.run()
+        except BaseException as e:
+            self.error = e
+
+    def wait(self, timeout: float | None = None) -> RunSummary | None:
+        self._done.wait(timeout)
+        return self.summary
+
+    def cancel(self) -> None:
+        """Stop the run: running steps' process trees are killed, nothing new starts.
+
+        Never blocks, so an observer may call it from inside an event callback.
+        """
+        self._cancel_requested = True
+        if self._cond.acquire(blocking=False):  # else the scheduler sees it within 0.5 s
+            try:
+                self._cond.notify_all()
+            finally:
+                self._cond.release()
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> RunSummary:
+        """Plan and execute; raises PipelineError when the pipeline cannot run at all."""
+        try:
+            return self._run()
+        finally:
+            self._done.set()
+
+    def _run(self) -> RunSummary:
+        self.store.mark_dead_runs_interrupted()
+        plan = self.plan = make_plan(self.pipeline, self.store, self.options)
+        run_id = self.run_id = new_run_id()
+        lock = self.store.acquire_run_lock(run_id)
+        t0 = time.time()
+        try:
+            self._prepare_backends(plan)
+            run_dir = self.project_dir / ".pipeloom" / "runs" / run_id
+            for name in plan.steps:
+                self.log_paths[name] = run_dir / "logs" / f"{name}.log"
+                self.statuses[name] = Status.NOT_STARTED
+            self.store.create_run(
+                run_id,
+                self.experiment,
+                self.pipeline.name,
+                str(Path(self.pipeline.path).resolve()) if self.pipeline.path else None,
+                plan.parameters,
+                {
+                    "regenerate_outputs": self.options.regenerate_outputs,
+                    "from": self.options.from_step,
+                    "only": list(self.options.only),
+                },
+                [
+                    (n, Status.NOT_STARTED, s.fingerprint, str(self.log_paths[n]))
+                    for n, s in plan.steps.items()
+                ],
+            )
+            self._emit(StatusChanged(run_id, None, Status.RUNNING, t0))
+            for step in plan.steps.values():
+                if step.action == "reuse":
+                    self._mark_reused(step)
+            snapshots = self._take_snapshots(plan, run_dir)
+            self._schedule(plan, run_dir, snapshots)
+            return self._finish(run_id, t0, lock)
+        except BaseException:
+            self._abort(run_id, lock)
+            raise
+
+    def _prepare_backends(self, plan: Plan) -> None:
+        by_backend: dict[str, list[StepPlan]] = {}
+        for step in plan.to_run:
+            by_backend.setdefault(backend_name(step.compute, step.node), []).append(step)
+        for name, steps in by_backend.items():
+            self.backends.get(name).prepare([s.node for s in steps], dict(self.pipeline.computes))
+
+    def _take_snapshots(self, plan: Plan, run_dir: Path) -> dict[str, Path]:
+        """Each step to run gets a copy of its source_directory now, at submit time."""
+        snapshots = {}
+        for step in plan.to_run:
+            code = run_dir / "work" / step.name / "code"
+            take_snapshot(step.source_dir, code)
+            snapshots[step.name] = code
+        return snapshots
+
+    def _mark_reused(self, step: StepPlan) -> None:
+        record = step.reused
+        assert record is not None
+        self._outputs[step.name] = dict(record.outputs)
+        self._set_status(
+            step.name,
+            Status.REUSED,
+            message=f"reused outputs of run {record.run_id}",
+            store_fields={"outputs": record.outputs, "reused_from": record.run_id},
+        )
+        for output, path in record.outputs.items():
+            self._emit(OutputReady(step.name, output, path))
+
+    def _schedule(self, plan: Plan, run_dir: Path, snapshots: dict[str, Path]) -> None:
+        capacity = {c.name: compute_capacity(c) for c in self.pipeline.computes.values()}
+        busy: dict[str, int] = dict.fromkeys(capacity, 0)
+        pending = [s for s in plan.steps.values() if s.action == "run"]
+        with self._cond:
+            while True:
+                if self._cancel_requested and not self._canceled:
+                    self._canceled = True
+                    self._cancel_running()
+                if self._canceled:
+                    for step in pending:
+                        self._set_status(step.name, Status.CANCELED, message="run canceled")
+                    pending = []
+                progressed = True
+                while progressed:
+                    progressed = False
+                    for step in list(pending):
+                        upstream = [self.statuses[u] for u in step.upstream]
+                        if any(s.finished and not s.succeeded for s in upstream):
+                            bad = [u for u in step.upstream if not self.statuses[u].succeeded]
+                            pending.remove(step)
+                            self._set_status(
+                                step.name,
+                                Status.SKIPPED,
+                                message=f"upstream {bad[0]} did not complete",
+                            )
+                            progressed = True
+                        elif all(s.succeeded for s in upstream):
+                            if self.statuses[step.name] is Status.NOT_STARTED:
+                                self._set_status(step.name, Status.QUEUED)
+                            compute = step.compute.name
+                            if busy[compute] < capacity[compute]:
+                                busy[compute] += 1
+                                pending.remove(step)
+                                self._launch_thread(step, run_dir, snapshots[step.name], busy)
+                                progressed = True
+                if not pending and not self._running:
+                    break
+                self._cond.wait(0.5)
+        for t in self._threads:
+            t.join()
+
+    def _launch_thread(self, step: StepPlan, run_dir: Path, code: Path, busy: dict) -> None:
+        self._running[step.name] = _Running()
+
+        def body() -> None:
+            try:
+                self._execute(step, run_dir, code)
+            finally:
+                with self._cond:
+                    busy[step.compute.name] -= 1
+                    self._running.pop(step.name, None)
+                    self._cond.notify_all()
+
+        t = threading.Thread(target=body, name=f"pipeloom-step-{step.name}", daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def _cancel_running(self) -> None:
+        """Kill every running step's tree at once (called with the condition held)."""
+        for name, running in list(self._running.items()):
+            threading.Thread(
+                target=self._kill_step,
+                args=(name, running),
+                name=f"pipeloom-kill-{name}",
+                daemon=True,
+            ).start()
+
+    def _kill_step(self, name: str, running: _Running) -> None:
+        if running.backend is not None and running.launch is not None:
+            threading.Thread(
+                target=_quietly, args=(running.backend.cancel, running.launch), daemon=True
+            ).start()
+        if running.process is not None:
+            running.process.kill()
+
+    # -- one step --------------------------------------------------------------------------
+    def _execute(self, step: StepPlan, run_dir: Path, code: Path) -> None:
+        name = step.name
+        workdir = run_dir / "work" / name
+        log_path = self.log_paths[name]
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        plan = self.plan
+        assert plan is not None and self.run_id is not None
+        with open(log_path, "a", encoding="utf-8", buffering=1) as log_file:
+            log_lock = threading.Lock()
+
+            def write_line(stream: str, when: float, text: str) -> None:
+                stamp = dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+                with log_lock:
+                    log_file.write(f"{stamp} {stream}: {text}\n")
+                self._emit(LogLine(name, stream, when, text))
+
+            def note(text: str) -> None:
+                write_line("pipeloom", time.time(), text)
+
+            self._set_status(name, Status.RUNNING, store_fields={"started": time.time()})
+            self.started[name] = time.time()
+            launch: StepLaunch | None = None
+            backend: Backend | None = None
+            mounted: dict[str, tuple[str, str]] = {}
+            try:
+                launch, mounted = self._build_launch(step, workdir, code)
+                backend = self.backends.for_step(step.compute, step.node)
+                argv, env = backend.command(launch, note)
+                with self._cond:
+                    if self._canceled or self._cancel_requested:
+                        raise _Canceled()
+                    self._running[name].launch, self._running[name].backend = launch, backend
+                    self._running[name].process = process = StepProcess(
+                        argv, env, workdir, write_line
+                    )
+                code_ = self._wait(step, process, backend, launch)
+                if self._canceled:
+                    raise _Canceled()
+                if code_ != 0:
+                    for line in _quietly(backend.on_failure, launch) or []:
+                        write_line("server", time.time(), line)
+                    raise _StepFailed(f"exited with code {code_}")
+                self._check_mounts(step, mounted)
+                self._commit(step, note)
+                self._finish_step(name, Status.COMPLETED)
+            except _Canceled:
+                plan.datastore.discard(self.run_id, name)
+                note("canceled")
+                self._finish_step(name, Status.CANCELED, "canceled")
+            except (_StepFailed, PipelineError, OSError) as e:
+                plan.datastore.discard(self.run_id, name)
+                if self._canceled:
+                    note("canceled")
+                    self._finish_step(name, Status.CANCELED, "canceled")
+                else:
+                    note(f"failed: {e}")
+                    self._finish_step(name, Status.FAILED, str(e))
+            except Exception as e:  # a bug in a backend: fail the step, keep the run going
+                plan.datastore.discard(self.run_id, name)
+                note(f"failed: internal error {e!r}")
+                self._finish_step(name, Status.FAILED, f"internal error: {e!r}")
+
+    def _wait(self, step: StepPlan, process: StepProcess, backend: Backend, launch) -> int:
+        source = _quietly(backend.progress_source, launch)
+        try:
+            while True:
+                try:
+                    return process.wait(timeout=0.5)
+                except Exception:  # TimeoutExpired: poll progress and wait again
+                    pass
+                if source is not None:
+                    for u in _quietly(source.poll) or []:
+                        self._emit(Progress(step.name, u.job, u.stage, u.done, u.total))
+        finally:
+            if source is not None:
+                _quietly(source.close)
+
+    def _build_launch(
+        self, step: StepPlan, workdir: Path, code: Path
+    ) -> tuple[StepLaunch, dict[str, tuple[str, str]]]:
+        plan = self.plan
+        run_id = self.run_id
+        assert plan is not None and run_id is not None
+        python = self._python_for(step)
+        hasher = Hasher(self.store)
+        inputs: dict[str, InputInfo] = {}
+        mounted: dict[str, tuple[str, str]] = {}
+        for inp in step.inputs:
+            location = inp.location
+            if inp.source_is_step and location is None:
+                location = self._outputs[inp.source_node][inp.source_output]
+            assert location is not None
+            uri = is_uri(location)
+            if inp.mode == "download" and not uri:
+                location = str(copy_into(Path(location), workdir / "inputs" / inp.name))
+            elif inp.mode == "mount" and not uri:
+                mounted[inp.name] = (location, hasher.data(location))
+            p = Path(location)
+            inputs[inp.name] = InputInfo(
+                name=inp.name,
+                path=location,
+                kind=inp.kind,
+                format=inp.format,
+                mode=inp.mode,
+                is_file=not uri and p.is_file(),
+                is_folder=not uri and p.is_dir(),
+                is_uri=uri,
+            )
+        hasher.flush()
+        outputs = {
+            o.name: OutputInfo(
+                o.name,
+                str(plan.datastore.temp_output_path(run_id, step.name, o.name)),
+                o.kind,
+                o.format,
+            )
+            for o in step.outputs
+        }
+        context = StepContext(run_id, step.name, inputs, outputs, dict(step.parameters))
+        context_file = workdir / "context.json"
+        context.write(context_file)
+        values = {
+            "inputs": {k: v.path for k, v in inputs.items()},
+            "outputs": {k: v.path for k, v in outputs.items()},
+            "parameters": {k: _param_text(v) for k, v in plan.parameters.items()},
+        }
+        args = [
+            TEMPLATE_RE.sub(lambda m: values[m.group(1)][m.group(2)], str(a))
+            for a in (step.node.params.get("arguments") or [])
+        ]
+        env = dict(os.environ)
+        env.update(
+            {
+                ENV_VAR: str(context_file),
+                "PYTHONUNBUFFERED": "1",
+                "PIPELOOM_RUN_ID": run_id,
+                "PIPELOOM_STEP": step.name,
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (env.get("PYTHONPATH"), ENGINE_PARENT) if p
+                ),
+            }
+        )
+        entry = code / step.entry.relative_to(step.source_dir)
+        launch = StepLaunch(
+            run_id=run_id,
+            step=step.name,
+            node=step.node,
+            compute=step.compute,
+            environment=step.environment,
+            python=python,
+            workdir=workdir,
+            code_dir=code,
+            entry=entry,
+            args=args,
+            env=env,
+            context_file=context_file,
+            project_dir=self.project_dir,
+        )
+        return launch, mounted
+
+    def _python_for(self, step: StepPlan) -> str:
+        env = step.environment
+        key = (env.name, tuple(env.pip), env.requirements_file, env.python) if env else None
+        with self._env_lock:
+            result = self._env_checks.get(key)
+            if result is None:
+                try:
+                    result = check_environment(env, self.project_dir)
+                except PipelineError as e:
+                    result = e
+                self._env_checks[key] = result
+        if isinstance(result, PipelineError):
+            raise result
+        return result
+
+    def _check_mounts(self, step: StepPlan, mounted: dict[str, tuple[str, str]]) -> None:
+        hasher = Hasher(self.store)
+        changed = []
+        for name, (location, before) in mounted.items():
+            try:
+                after = hasher.data(location)
+            except FileNotFoundError:
+                after = None
+            if after != before:
+                changed.append(f"{name} ({location})")
+        hasher.flush()
+        if changed:
+            raise PipelineError(
+                f"the step changed its mounted input(s) {', '.join(changed)}: mount gives the "
+                "original data, which a step must not modify; use mode: download for a private copy"
+            )
+
+    def _commit(self, step: StepPlan, note: Callable[[str], None]) -> None:
+        plan = self.plan
+        assert plan is not None and self.run_id is not None
+        final = plan.datastore.commit_outputs(
+            self.run_id, step.name, [o.name for o in step.outputs]
+        )
+        self._outputs[step.name] = {k: str(v) for k, v in final.items()}
+        self.store.update_child(self.run_id, step.name, outputs=self._outputs[step.name])
+        for out in step.outputs:
+            path = final[out.name]
+            if out.destination:
+                published = plan.datastore.publish(path, out.destination)
+                note(f"published {out.name} at {published}")
+            version = None
+            if out.register_as:
+                version = self.store.register_dataset(
+                    out.register_as, str(path), self.run_id, step.name, out.name
+                )
+                note(f"registered {out.name} as dataset {out.register_as} version {version}")
+            self._emit(OutputReady(step.name, out.name, str(path), out.register_as, version))
+
+    # -- statuses ------------------------------------------------------------------------------
+    def _set_status(
+        self,
+        step: str,
+        status: Status,
+        message: str | None = None,
+        store_fields: dict[str, Any] | None = None,
+    ) -> None:
+        self.statuses[step] = status
+        if message:
+            self.messages[step] = message
+        assert self.run_id is not None
+        self.store.update_child(
+            self.run_id, step, status=status, message=message, **(store_fields or {})
+        )
+        self._emit(StatusChanged(self.run_id, step, status, time.time(), message))
+
+    def _finish_step(self, step: str, status: Status, message: str | None = None) -> None:
+        now = time.time()
+        self.ended[step] = now
+        duration = now - self.started.get(step, now)
+        with self._cond:
+            self._set_status(
+                step, status, message, store_fields={"ended": now, "duration": duration}
+            )
+            self._cond.notify_all()
+
+    def _finish(self, run_id: str, t0: float, lock: RunLock) -> RunSummary:
+        statuses = self.statuses.values()
+        if self._canceled:
+            status = Status.CANCELED
+        elif any(s in (Status.FAILED, Status.SKIPPED) for s in statuses):
+            status = Status.FAILED
+        else:
+            status = Status.COMPLETED
+        self.store.finish_run(run_id, status)
+        lock.release()
+        self._close_backends()
+        summary = RunSummary(run_id, status, time.time() - t0, self._step_summaries())
+        self.summary = summary
+        self._emit(StatusChanged(run_id, None, status, time.time()))
+        self._emit(RunFinished(summary))
+        return summary
+
+    def _abort(self, run_id: str, lock: RunLock) -> None:
+        """An unexpected error in the runner itself: record it, stop what runs."""
+        self.cancel()
+        for running in list(self._running.values()):
+            if running.process is not None:
+                running.process.kill()
+        _quietly(self.store.finish_run, run_id, Status.FAILED, "the runner failed")
+        lock.release()
+        self._close_backends()
+
+    def _close_backends(self) -> None:
+        if self._own_backends:
+            self.backends.close(keep_warm=False)
+        elif not self.keep_warm:
+            self.backends.close(keep_warm=False)
+
+    def _step_summaries(self) -> tuple[StepSummary, ...]:
+        assert self.plan is not None
+        out = []
+        for name, step in self.plan.steps.items():
+            started, ended = self.started.get(name), self.ended.get(name)
+            out.append(
+                StepSummary(
+                    name,
+                    self.statuses[name],
+                    ended - started if started and ended else None,
+                    step.reused.run_id if step.action == "reuse" and step.reused else None,
+                    self.messages.get(name),
+                )
+            )
+        return tuple(out)
+
+
+class _Canceled(Exception):
+    pass
+
+
+class _StepFailed(Exception):
+    pass
+
+
+def _quietly(fn, *args):
+    """Call a backend hook; its failure is not the step's."""
+    try:
+        return fn(*args)
+    except Exception as e:
+        print(f"pipeloom: {getattr(fn, '__qualname__', fn)} failed: {e!r}", file=sys.stderr)
+        return None
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
