@@ -1,0 +1,330 @@
+"""Warm Spark Connect servers: started from the pyspark package, one per configuration, owned
+by this process (they die with it, even on kill -9) and pooled so later runs reuse them."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import java as java_finder
+from engine.problems import PipelineError
+
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+READY_TIMEOUT = 240.0  # seconds; 2 busy cores can make a JVM start slow
+_STARTED = re.compile(r"Spark Connect server started at: .*?:(\d+)\s*$")
+_FAILED = ("Error starting Spark Connect server", 'Exception in thread "main"')
+# Environment that would make the server (or pyspark inside it) act as a Connect client.
+_CLIENT_ENV = ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE", "SPARK_API_MODE")
+WATCHDOG = str(Path(__file__).with_name("server_watchdog.py"))
+
+
+class ServerStartError(PipelineError):
+    """The Connect server did not come up; the message ends with its last log lines."""
+
+    def __str__(self) -> str:
+        return self.problems[0].message
+
+
+def spark_home() -> str:
+    """The Spark distribution inside the installed pyspark package (never a foreign SPARK_HOME)."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise PipelineError("Spark steps need pyspark: pip install 'pyspark[connect]'")
+    return list(spec.submodule_search_locations)[0]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "pipeloom"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+@dataclass(frozen=True)
+class ServerKey:
+    """What makes two servers different: steps may share a server only when all three match."""
+
+    master: str
+    conf: tuple[tuple[str, str], ...]  # static Spark configuration, sorted
+    python: str  # interpreter of the steps (PYSPARK_PYTHON of the server's Python workers)
+
+    @classmethod
+    def of(cls, master: str, conf: dict, python: str) -> ServerKey:
+        return cls(master, tuple(sorted((str(k), str(v)) for k, v in conf.items())), python)
+
+
+def server_env(python: str, java: java_finder.Java, base: dict[str, str] | None = None) -> dict:
+    """Environment of any Spark JVM we start: our Spark, our Java, loopback, the step's Python."""
+    env = dict(os.environ if base is None else base)
+    for name in _CLIENT_ENV:
+        env.pop(name, None)
+    env.update(
+        SPARK_HOME=spark_home(),
+        JAVA_HOME=java.home,
+        SPARK_LOCAL_IP="127.0.0.1",
+        PYSPARK_PYTHON=python,
+        PYSPARK_DRIVER_PYTHON=python,
+    )
+    return env
+
+
+def server_command(key: ServerKey, java_options: list[str]) -> list[str]:
+    """spark-class SparkSubmit ... SparkConnectServer: the server in the foreground (no daemon)."""
+    conf = dict(key.conf)
+    args = [os.path.join(spark_home(), "bin", "spark-class"), "org.apache.spark.deploy.SparkSubmit"]
+    args += ["--master", key.master, "--name", "Pipeloom Connect server"]
+    # Driver JVM settings only take effect as spark-submit options in client mode.
+    if "spark.driver.memory" in conf:
+        args += ["--driver-memory", conf.pop("spark.driver.memory")]
+    extra = conf.pop("spark.driver.extraJavaOptions", "")
+    options = " ".join([*java_options, extra]).strip()
+    if options:
+        args += ["--driver-java-options", options]
+    conf.setdefault("spark.ui.showConsoleProgress", "false")
+    conf.update(
+        {
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.connect.grpc.binding.port": "0",  # the server reports the port it bound
+        }
+    )
+    for name, value in conf.items():
+        args += ["--conf", f"{name}={value}"]
+    return [*args, "--class", SERVER_CLASS, "spark-internal"]
+
+
+@dataclass
+class ConnectServer:
+    """One server process (a watchdog and its JVM); start() returns at once, url() waits."""
+
+    key: ServerKey
+    java_options: list[str] = field(default_factory=list)
+    token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_path: Path | None = None
+    port: int | None = None
+    pid: int | None = None  # the JVM
+    started_at: float | None = None
+    ready_seconds: float | None = None
+    _watchdog: subprocess.Popen | None = None
+    _ready: threading.Event = field(default_factory=threading.Event)
+    _error: Exception | None = None
+
+    def start(self) -> None:
+        """Launch in a background thread, overlapped with whatever the caller does next."""
+        self.started_at = time.monotonic()
+        threading.Thread(target=self._launch, name="connect-server-start", daemon=True).start()
+
+    def _launch(self) -> None:
+        try:
+            java = java_finder.find_java()
+            logs = cache_dir() / "servers"
+            logs.mkdir(exist_ok=True)
+            self.log_path = logs / f"connect-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
+            env = server_env(self.key.python, java)
+            env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = self.token
+            command = [sys.executable, "-I", "-S", WATCHDOG, str(self.log_path)]
+            command += server_command(self.key, self.java_options)
+            # stdin is the lifeline: only we hold its write end, so our death means EOF there.
+            self._watchdog = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # a terminal's Ctrl-C goes to the runner, not the server
+            )
+            self.pid = int(self._watchdog.stdout.readline() or 0) or None
+            self.port = self._wait_for_port()
+            self.ready_seconds = time.monotonic() - (self.started_at or 0)
+        except Exception as exc:  # reported to whoever waits in url()
+            self._error = exc
+            self.stop()
+        finally:
+            self._ready.set()
+
+    def _wait_for_port(self) -> int:
+        deadline = time.monotonic() + READY_TIMEOUT
+        offset = 0
+        while time.monotonic() < deadline:
+            with open(self.log_path, "rb") as log:
+                log.seek(offset)
+                chunk = log.read()
+            # only whole lines; a partial last line is read again next time
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            offset += len(complete)
+            for line in complete.decode("utf-8", "replace").splitlines():
+                match = _STARTED.search(line)
+                if match:
+                    return int(match.group(1))
+                if any(marker in line for marker in _FAILED):
+                    raise self._start_error("failed to start")
+            if self._watchdog.poll() is not None:
+                raise self._start_error(f"exited with code {self._watchdog.returncode}")
+            time.sleep(0.05)
+        raise self._start_error(f"was not ready after {READY_TIMEOUT:.0f} s")
+
+    def _start_error(self, what: str) -> ServerStartError:
+        lines = "\n".join("  " + line for line in self.log_tail(25))
+        return ServerStartError(
+            f"The Spark Connect server for master {self.key.master} {what}; "
+            f"its log ({self.log_path}) ends with:\n{lines}"
+        )
+
+    def wait(self, timeout: float | None = None) -> ConnectServer:
+        """Block until the server accepts clients; raises ServerStartError when it cannot."""
+        if not self._ready.wait(timeout if timeout is not None else READY_TIMEOUT + 30):
+            raise ServerStartError(f"The Spark Connect server for {self.key.master} is not ready")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def url(self, session_id: str | None = None) -> str:
+        """Connection string for a client; `localhost` so the token travels without TLS."""
+        self.wait()
+        url = f"sc://localhost:{self.port}/"
+        return f"{url};session_id={session_id}" if session_id else url
+
+    def client_env(self) -> dict[str, str]:
+        return {"SPARK_CONNECT_AUTHENTICATE_TOKEN": self.token}
+
+    def alive(self) -> bool:
+        return self._watchdog is not None and self._watchdog.poll() is None
+
+    def log_tail(self, count: int) -> list[str]:
+        if self.log_path is None or not self.log_path.exists():
+            return []
+        with open(self.log_path, encoding="utf-8", errors="replace") as log:
+            return [line.rstrip("\n") for line in deque(log, maxlen=count)]
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size if self.log_path else 0
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int) -> list[str]:
+        """Lines the server logged after byte `offset` (see log_size), for failure reports."""
+        if self.log_path is None or not self.log_path.exists():
+            return []
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", "replace").splitlines()
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop by PID: SIGTERM to the JVM, SIGKILL when it lingers; then the watchdog."""
+        if self.pid:
+            _signal_and_wait(self.pid, grace)
+        if self._watchdog is not None:
+            if self._watchdog.stdin:
+                self._watchdog.stdin.close()
+            try:
+                self._watchdog.wait(grace)
+            except subprocess.TimeoutExpired:
+                self._watchdog.kill()
+                self._watchdog.wait()
+            if self._watchdog.stdout:
+                self._watchdog.stdout.close()
+
+
+def _signal_and_wait(pid: int, grace: float) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # the JVM is the watchdog's child: once it exits and is reaped, kill(0) fails; a zombie
+    # still answers, so look at its state where /proc exists
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class ServerPool:
+    """Process-wide servers by key; a server stays while any run holds it, or when kept warm."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._servers: dict[ServerKey, ConnectServer] = {}
+        self._holders: dict[ServerKey, int] = {}
+
+    def acquire(self, key: ServerKey) -> ConnectServer:
+        """Hold the server for `key` (see get) until release(key)."""
+        with self._lock:
+            self._holders[key] = self._holders.get(key, 0) + 1
+        return self.get(key)
+
+    def get(self, key: ServerKey) -> ConnectServer:
+        """The pooled server for `key`, starting one (in the background) when none is alive."""
+        with self._lock:
+            server = self._servers.get(key)
+            if server is None or (server._ready.is_set() and not server.alive()):
+                server = ConnectServer(key, startup_java_options())
+                server.start()
+                self._servers[key] = server
+            return server
+
+    def release(self, key: ServerKey, keep_warm: bool) -> None:
+        """One holder is done; the last one stops the server unless it asks to keep it warm."""
+        with self._lock:
+            self._holders[key] = max(0, self._holders.get(key, 0) - 1)
+            if self._holders[key] or keep_warm:
+                return
+            server = self._servers.pop(key, None)
+        if server is not None:
+            server.stop()
+
+    def stop_idle(self) -> None:
+        """Stop the servers no one holds (kept warm by earlier runs)."""
+        with self._lock:
+            idle = [k for k in self._servers if not self._holders.get(k)]
+            servers = [self._servers.pop(k) for k in idle]
+        for server in servers:
+            server.stop()
+
+    def servers(self) -> list[ConnectServer]:
+        with self._lock:
+            return list(self._servers.values())
+
+    def stop_all(self) -> None:
+        with self._lock:
+            servers = list(self._servers.values())
+            self._servers.clear()
+            self._holders.clear()
+        for server in servers:
+            server.stop()
+
+
+POOL = ServerPool()
+
+
+def startup_java_options() -> list[str]:
+    """JVM options that shorten the server's start (measured in benchmarks/RESULTS.md)."""
+    return []

@@ -1,0 +1,262 @@
+"""The Spark backend: each Spark step runs under `connect` (a fresh Python process on a warm
+Spark Connect server) or `submit` (spark-submit); `auto` picks per step from its code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import java as java_finder
+from ..model import Compute, Node
+from .base import BackendError, LogFn, ProgressSource, StepLaunch
+from .classic_api import find_classic_use
+from .connect_server import POOL, ConnectServer, ServerKey, server_env
+from .spark_boot import ARTIFACTS_ENV, PROGRESS_ENV, SQL_CONF_ENV
+from .spark_progress import ProgressFile, SparkUiProgress
+from .spark_settings import (
+    RESOURCES,
+    StepSpark,
+    is_remote_connect,
+    master_of,
+    modules_zip,
+    reachable,
+)
+from .submit import submit_command
+
+BOOT = str(Path(__file__).with_name("spark_boot.py"))
+SERVER_ERROR_LINES = 80  # at most this many server log lines are attached to a failed step
+
+
+@dataclass
+class SparkRun:
+    """What the backend remembers about one running step."""
+
+    mode: str  # connect | submit
+    session_id: str | None = None
+    url: str | None = None  # connect: the session's connection string
+    token: str | None = None
+    server: ConnectServer | None = None
+    log_offset: int = 0
+    progress: ProgressSource | None = None
+
+
+class SparkBackend:
+    name = "spark"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: set[ServerKey] = set()
+        self._runs: dict[tuple[str, str], SparkRun] = {}
+
+    # -- servers ---------------------------------------------------------------------------
+
+    def prepare(self, nodes: list[Node], computes: dict[str, Compute]) -> None:
+        """Start (in the background) the local server every connect/auto step will need."""
+        for node in nodes:
+            compute = computes.get(node.params.get("compute"))
+            if compute is None or compute.type != "spark":
+                continue
+            if (node.params.get("backend") or "auto") == "submit":
+                continue
+            if is_remote_connect(master_of(compute)):
+                continue
+            self._server(compute, sys.executable)
+
+    def _server(self, compute: Compute, python: str) -> ConnectServer:
+        key = ServerKey.of(master_of(compute), compute.conf, python)
+        with self._lock:
+            first = key not in self._held
+            self._held.add(key)
+        return POOL.acquire(key) if first else POOL.get(key)
+
+    def close(self, keep_warm: bool = False) -> None:
+        with self._lock:
+            held, self._held = self._held, set()
+        for key in held:
+            POOL.release(key, keep_warm)
+        if not keep_warm:
+            POOL.stop_idle()
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
+        mode = self._mode(launch, log)
+        if mode == "submit":
+            submit = submit_command(launch, log)
+            self._remember(launch, SparkRun("submit", progress=SparkUiProgress(submit.ui_port)))
+            return submit.argv, submit.env
+        return self._connect_command(launch, log)
+
+    def _mode(self, launch: StepLaunch, log: LogFn) -> str:
+        chosen = launch.node.params.get("backend") or "auto"
+        master = master_of(launch.compute)
+        use = None
+        if chosen == "auto" or is_remote_connect(master):
+            use = find_classic_use(launch.entry, launch.code_dir)
+        if is_remote_connect(master):
+            if chosen == "submit" or use:
+                why = use.describe(launch.code_dir) if use else "backend: submit was asked for"
+                raise BackendError(
+                    f"{launch.step}: compute {launch.compute.name} is a Spark Connect server "
+                    f"({master}), which cannot run classic-API code ({why}); use a compute "
+                    "with a local[...], spark://, yarn or k8s:// master"
+                )
+            return "connect"
+        if chosen != "auto":
+            return chosen
+        if use:
+            log(f"backend auto -> submit: {use.describe(launch.code_dir)}")
+            return "submit"
+        log("backend auto -> connect (no classic Spark API found in the code)")
+        return "connect"
+
+    def _connect_command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
+        java = java_finder.find_java(launch.env)
+        settings = StepSpark.of(launch.node, launch.code_dir)
+        session_id = str(uuid.uuid4())  # Connect wants a UUID; one per step run
+        master = master_of(launch.compute)
+        env = server_env(launch.python, java, launch.env)
+        run = SparkRun("connect", session_id=session_id)
+        if is_remote_connect(master):
+            run.url, run.token = self._remote_url(launch.compute, session_id)
+            if run.token:
+                env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = run.token
+        else:
+            server = self._server(launch.compute, launch.python)
+            server.wait()
+            run.server, run.url, run.token = server, server.url(session_id), server.token
+            run.log_offset = server.log_size()
+            env.update(server.client_env())
+            self._note_unhonoured(launch, settings, log)
+        env["SPARK_REMOTE"] = run.url
+        progress_file = launch.workdir / "spark-progress.jsonl"
+        env[PROGRESS_ENV] = str(progress_file)
+        run.progress = ProgressFile(progress_file)
+        sql_conf = settings.runtime_sql_conf()
+        if sql_conf:
+            env[SQL_CONF_ENV] = json.dumps(sql_conf)
+        artifacts = [str(p) for p in settings.py_files]
+        modules = modules_zip(launch.code_dir, launch.entry, launch.workdir / "modules.zip")
+        if modules:
+            artifacts.append(str(modules))
+        if artifacts:
+            env[ARTIFACTS_ENV] = json.dumps(artifacts)
+        self._remember(launch, run)
+        return [launch.python, "-u", BOOT, str(launch.entry), *launch.args], env
+
+    def _remote_url(self, compute: Compute, session_id: str) -> tuple[str, str | None]:
+        master = master_of(compute)
+        parsed = urllib.parse.urlparse("http" + master[2:])
+        host, port = parsed.hostname or "", parsed.port or 15002
+        problem = reachable(host, port)
+        if problem:
+            raise BackendError(
+                f"Cannot reach the Spark Connect server {master} of compute {compute.name}: "
+                f"{problem}. Is it running, and is the address right?"
+            )
+        token = None
+        if compute.token_env:
+            token = os.environ.get(compute.token_env)
+            if not token:
+                raise BackendError(
+                    f"Compute {compute.name} reads its token from ${compute.token_env}, "
+                    "which is not set"
+                )
+        base = master.split(";", 1)[0].rstrip("/")
+        return f"{base}/;session_id={session_id}", token
+
+    def _note_unhonoured(self, launch: StepLaunch, settings: StepSpark, log: LogFn) -> None:
+        """A shared server has one driver and one static conf: say what this step cannot get."""
+        compute = launch.compute
+        server_conf = {k: str(v) for k, v in compute.conf.items()}
+        for param, value in settings.resources.items():
+            key, _option, default = RESOURCES[param]
+            actual = server_conf.get(key, default)
+            if actual is not None and str(actual) == value:
+                continue
+            runs_with = f"{key}={actual}" if actual is not None else f"{key} unset"
+            log(
+                f"note: {param} = {value} is not applied: the shared Spark Connect server of "
+                f"compute {compute.name} runs with {runs_with}; set it in "
+                f"computes.{compute.name}.conf, or use backend: submit"
+            )
+        for key, value in settings.static_conf().items():
+            if server_conf.get(key) == value:
+                continue
+            log(
+                f"note: spark.conf {key} = {value} is not applied: static settings of a shared "
+                f"Spark Connect server come from computes.{compute.name}.conf (spark.sql.* "
+                "settings are applied per step); or use backend: submit"
+            )
+        for name, paths in (("jars", settings.jars), ("files", settings.files)):
+            if paths:
+                log(
+                    f"note: {name} ({', '.join(p.name for p in paths)}) are not shipped to the "
+                    f"shared Spark Connect server; use backend: submit for them"
+                )
+
+    def _remember(self, launch: StepLaunch, run: SparkRun) -> None:
+        with self._lock:
+            self._runs[(launch.run_id, launch.step)] = run
+
+    def _run(self, launch: StepLaunch) -> SparkRun | None:
+        with self._lock:
+            return self._runs.get((launch.run_id, launch.step))
+
+    def progress_source(self, launch: StepLaunch) -> ProgressSource | None:
+        run = self._run(launch)
+        return run.progress if run else None
+
+    def on_failure(self, launch: StepLaunch) -> list[str]:
+        """The server's log lines for this step's session (or its time window)."""
+        run = self._run(launch)
+        if run is None or run.server is None:
+            return []
+        return server_error_lines(run.server.log_since(run.log_offset), run.session_id or "")
+
+    def cancel(self, launch: StepLaunch) -> None:
+        """Interrupt the session's jobs on the server; the runner kills the process tree."""
+        run = self._run(launch)
+        if run is None or run.mode != "connect" or not run.url:
+            return
+        thread = threading.Thread(target=_interrupt, args=(run.url, run.token), daemon=True)
+        thread.start()
+        thread.join(3.0)  # keep cancel within the runner's 5 s budget
+
+
+def _interrupt(url: str, token: str | None) -> None:
+    try:
+        from pyspark.sql.connect.client import DefaultChannelBuilder
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+        builder = DefaultChannelBuilder(url)
+        if token:
+            builder.set("token", token)
+        session = ConnectSession(connection=builder)
+        session.interruptAll()
+        session._client.close()
+    except Exception:  # noqa: BLE001 - the step's process is killed anyway
+        pass
+
+
+def server_error_lines(lines: list[str], session_id: str) -> list[str]:
+    """Error lines (and their stack traces) from a server log excerpt; this session's first."""
+    picked: list[str] = []
+    keep = False
+    for line in lines:
+        starts_record = line[:2].isdigit()  # log4j lines start with the date; traces do not
+        if starts_record:
+            keep = (session_id and session_id in line) or " ERROR " in line
+        if keep:
+            picked.append(line)
+    if not picked:
+        return []
+    if len(picked) > SERVER_ERROR_LINES:
+        picked = picked[:SERVER_ERROR_LINES] + [f"... ({len(picked) - SERVER_ERROR_LINES} more)"]
+    return ["Spark Connect server log for this step:", *picked]

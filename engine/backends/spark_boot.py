@@ -1,0 +1,74 @@
+"""Start a Spark step on a warm Connect server, then run its unmodified entry script.
+
+Run as `python -u spark_boot.py ENTRY ARGS...` by the `connect` backend, in the step's own
+interpreter: it imports nothing from Pipeloom (that interpreter may not have it). Before the
+script runs it creates the session named by SPARK_REMOTE (so the script's own
+`SparkSession.builder.getOrCreate()` returns this same session), sets the step's runtime SQL
+settings, ships the snapshot's modules as artifacts (so UDFs can import them) and registers
+a progress handler that appends JSON lines to the file PIPELOOM_SPARK_PROGRESS names.
+"""
+
+import json
+import os
+import runpy
+import sys
+import time
+
+ARTIFACTS_ENV = "PIPELOOM_SPARK_ARTIFACTS"  # JSON list: snapshot modules zip, py_files
+SQL_CONF_ENV = "PIPELOOM_SPARK_SQL_CONF"  # JSON object of spark.sql.* settings
+PROGRESS_ENV = "PIPELOOM_SPARK_PROGRESS"  # file for progress lines
+
+
+class ProgressWriter:
+    """Connect progress handler: one JSON line per update, flushed so the runner sees it live."""
+
+    def __init__(self, path: str):
+        self._file = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+
+    def __call__(self, stages=None, inflight_tasks=0, operation_id=None, done=False, **_):
+        for stage in stages or ():
+            record = {
+                "time": time.time(),
+                "operation": operation_id,
+                "stage": stage.stage_id,
+                "done": stage.num_completed_tasks,
+                "total": stage.num_tasks,
+                "finished": bool(stage.done or done),
+            }
+            self._file.write(json.dumps(record) + "\n")
+
+
+def start_session():
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    for name, value in json.loads(os.environ.get(SQL_CONF_ENV) or "{}").items():
+        spark.conf.set(name, value)
+    artifacts = json.loads(os.environ.get(ARTIFACTS_ENV) or "[]")
+    if artifacts:
+        spark.addArtifacts(*artifacts, pyfile=True)
+    progress = os.environ.get(PROGRESS_ENV)
+    if progress:
+        spark.registerProgressHandler(ProgressWriter(progress))
+    return spark
+
+
+def main() -> None:
+    if len(sys.argv) < 2:
+        sys.exit("usage: spark_boot.py ENTRY [ARGS...]")
+    entry = os.path.abspath(sys.argv[1])
+    sys.argv = [entry, *sys.argv[2:]]
+    sys.path[0] = os.path.dirname(entry)  # as if `python ENTRY` had been run
+    spark = start_session()
+    try:
+        runpy.run_path(entry, run_name="__main__")
+    finally:
+        # frees the server-side session now rather than after its idle timeout
+        try:
+            spark.stop()
+        except Exception:  # noqa: BLE001 - the script may have stopped it already
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""A Spark step's settings as the backends need them: resources, conf, dependencies, modules."""
+
+from __future__ import annotations
+
+import socket
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model import Compute, Node
+
+DEFAULT_MASTER = "local[*]"
+# node resource param -> (spark conf key, spark-submit option, Spark's default when unset)
+RESOURCES = {
+    "spark.driver_memory": ("spark.driver.memory", "--driver-memory", "1g"),
+    "spark.driver_cores": ("spark.driver.cores", "--driver-cores", "1"),
+    "spark.executor_memory": ("spark.executor.memory", "--executor-memory", "1g"),
+    "spark.executor_cores": ("spark.executor.cores", "--executor-cores", None),
+    "spark.num_executors": ("spark.executor.instances", "--num-executors", None),
+}
+EXECUTOR_PARAMS = ("spark.executor_memory", "spark.executor_cores", "spark.num_executors")
+
+
+def master_of(compute: Compute) -> str:
+    return compute.master or DEFAULT_MASTER
+
+
+def is_local(master: str) -> bool:
+    return master == "local" or master.startswith("local[")
+
+
+def is_remote_connect(master: str) -> bool:
+    return master.startswith("sc://")
+
+
+@dataclass(frozen=True)
+class StepSpark:
+    """What one Spark step asks for."""
+
+    resources: dict[str, str]  # node resource param -> value, only those set
+    conf: dict[str, str]  # the step's spark.conf
+    py_files: list[Path]
+    jars: list[Path]
+    files: list[Path]
+
+    @classmethod
+    def of(cls, node: Node, code_dir: Path) -> StepSpark:
+        params = node.params
+        resources = {k: str(params[k]) for k in RESOURCES if params.get(k) not in (None, "")}
+        conf = {str(k): conf_value(v) for k, v in (params.get("spark.conf") or {}).items()}
+
+        def paths(name: str) -> list[Path]:
+            return [code_dir / str(p) for p in (params.get(name) or [])]
+
+        return cls(resources, conf, paths("py_files"), paths("jars"), paths("files"))
+
+    def runtime_sql_conf(self) -> dict[str, str]:
+        return {k: v for k, v in self.conf.items() if k.startswith("spark.sql.")}
+
+    def static_conf(self) -> dict[str, str]:
+        return {k: v for k, v in self.conf.items() if not k.startswith("spark.sql.")}
+
+
+def conf_value(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def modules_zip(code_dir: Path, entry: Path, dest: Path) -> Path | None:
+    """A zip of the snapshot's Python modules (package layout kept) for workers to import;
+    None when the entry file is the only module (its functions travel by value)."""
+    modules = [
+        p
+        for p in sorted(code_dir.rglob("*.py"))
+        if p != entry
+        and not any(
+            part.startswith(".") or part == "__pycache__" for part in p.relative_to(code_dir).parts
+        )
+    ]
+    if not modules:
+        return None
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in modules:
+            archive.write(path, path.relative_to(code_dir).as_posix())
+    return dest
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reachable(host: str, port: int, timeout: float = 5.0) -> str | None:
+    """None when host:port accepts a TCP connection, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)

@@ -1,0 +1,82 @@
+"""Find a Java runtime that Spark can use (17 or newer), or say in one line what to install."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+
+from engine.problems import PipelineError
+
+MIN_JAVA = 17
+_INSTALL_HINT = (
+    "Install it (Debian/Ubuntu: apt install openjdk-17-jre-headless; "
+    "macOS: brew install openjdk@17) or set JAVA_HOME."
+)
+# `openjdk version "17.0.15" 2025-04-15`, `java version "1.8.0_292"`, `openjdk version "21" ...`
+_VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?[^"]*"')
+
+
+class JavaMissing(PipelineError):
+    """No usable Java: the message is one line naming what to install."""
+
+    def __str__(self) -> str:
+        return self.problems[0].message
+
+
+@dataclass(frozen=True)
+class Java:
+    executable: str  # absolute path of bin/java
+    major: int
+    home: str  # what JAVA_HOME must be so Spark's launch scripts pick this java
+
+
+def parse_major(version_output: str) -> int | None:
+    """The major version from `java -version` output (1.8 -> 8), or None when unreadable."""
+    match = _VERSION.search(version_output)
+    if not match:
+        return None
+    first, second = int(match.group(1)), match.group(2)
+    return int(second) if first == 1 and second is not None else first
+
+
+def _probe(executable: str) -> int | None:
+    try:
+        done = subprocess.run(
+            [executable, "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return parse_major(done.stderr + done.stdout)
+
+
+def _candidates(java_home: str | None, path: str | None) -> list[str]:
+    found = []
+    if java_home:
+        found.append(os.path.join(java_home, "bin", "java"))
+    on_path = shutil.which("java", path=path)
+    if on_path:
+        found.append(on_path)
+    return [c for c in found if os.path.isfile(c) and os.access(c, os.X_OK)]
+
+
+@lru_cache(maxsize=8)
+def _find(java_home: str | None, path: str | None) -> Java:
+    seen: list[str] = []
+    for candidate in _candidates(java_home, path):
+        major = _probe(candidate)
+        if major is not None and major >= MIN_JAVA:
+            real = os.path.realpath(candidate)
+            return Java(real, major, os.path.dirname(os.path.dirname(real)))
+        seen.append(f"Java {major if major is not None else '(unknown version)'} at {candidate}")
+    where = "found " + ", ".join(seen) if seen else "none found on PATH or in JAVA_HOME"
+    raise JavaMissing(f"Spark needs Java {MIN_JAVA} or newer: {where}. {_INSTALL_HINT}")
+
+
+def find_java(env: dict[str, str] | None = None) -> Java:
+    """The Java 17+ that Spark will use (JAVA_HOME first, then PATH); raises JavaMissing."""
+    env = os.environ if env is None else env
+    return _find(env.get("JAVA_HOME") or None, env.get("PATH"))
