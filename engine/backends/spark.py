@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import java as java_finder
 from ..model import Compute, Node
+from ..problems import PipelineError
 from .base import BackendError, LogFn, ProgressSource, StepLaunch
 from .classic_api import find_classic_use
 from .connect_server import POOL, ConnectServer, ServerKey, server_env
@@ -30,6 +31,15 @@ from .spark_settings import (
 from .submit import submit_command
 
 BOOT = str(Path(__file__).with_name("spark_boot.py"))
+
+
+class SparkStepError(PipelineError, BackendError):
+    """A Spark step cannot start (unreachable server, classic code on Connect, ...)."""
+
+    def __str__(self) -> str:
+        return self.problems[0].message
+
+
 SERVER_ERROR_LINES = 80  # at most this many server log lines are attached to a failed step
 
 
@@ -102,7 +112,7 @@ class SparkBackend:
         if is_remote_connect(master):
             if chosen == "submit" or use:
                 why = use.describe(launch.code_dir) if use else "backend: submit was asked for"
-                raise BackendError(
+                raise SparkStepError(
                     f"{launch.step}: compute {launch.compute.name} is a Spark Connect server "
                     f"({master}), which cannot run classic-API code ({why}); use a compute "
                     "with a local[...], spark://, yarn or k8s:// master"
@@ -156,7 +166,7 @@ class SparkBackend:
         host, port = parsed.hostname or "", parsed.port or 15002
         problem = reachable(host, port)
         if problem:
-            raise BackendError(
+            raise SparkStepError(
                 f"Cannot reach the Spark Connect server {master} of compute {compute.name}: "
                 f"{problem}. Is it running, and is the address right?"
             )
@@ -164,7 +174,7 @@ class SparkBackend:
         if compute.token_env:
             token = os.environ.get(compute.token_env)
             if not token:
-                raise BackendError(
+                raise SparkStepError(
                     f"Compute {compute.name} reads its token from ${compute.token_env}, "
                     "which is not set"
                 )
