@@ -224,7 +224,7 @@ def _check_arguments(c: Checker, node: Node) -> None:
     known = {"inputs": inputs, "outputs": outputs, "parameters": c.pipeline.parameters}
     used: dict[str, set[str]] = {"inputs": set(), "outputs": set()}
     for i, arg in enumerate(args):
-        if not isinstance(arg, str):
+        if not isinstance(arg, str) or "{" not in arg:
             continue
         for m in _TEMPLATE_LIKE_RE.finditer(arg):
             section, ref = m.group(1), m.group(2)

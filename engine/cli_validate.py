@@ -1,0 +1,50 @@
+"""`pipeloom validate FILE...`: load each file, validate it, print its problems.
+
+Problems go to stdout as ``file:line: node.field: message`` (warnings marked, they do not
+fail); a one-line summary per file goes to stderr. Exit 0 when every file is free of
+errors, 2 when one is unreadable, malformed or has errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .cli import EXIT_BAD_INPUT, EXIT_OK, load_pipeline, print_problems, summary
+from .problems import PipelineError, Problem
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="pipeline files (YAML)")
+    parser.add_argument(
+        "--strict", action="store_true", help="warnings fail too (exit 2), e.g. for CI"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    worst = EXIT_OK
+    for path in args.files:
+        if validate_file(path, strict=args.strict) != EXIT_OK:
+            worst = EXIT_BAD_INPUT
+    return worst
+
+
+def validate_file(path: str, strict: bool = False) -> int:
+    from .validate import validate
+
+    counted = ""
+    try:
+        pipeline = load_pipeline(path)
+    except PipelineError as exc:
+        problems = exc.problems or [Problem(None, None, "error", str(exc) or "cannot load")]
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        print(f"{path}: cannot read: {reason}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    else:
+        problems = validate(pipeline)
+        counted = f" ({len(pipeline.nodes)} nodes)"
+    print_problems(problems, path)
+    print(f"{path}: {summary(problems)}{counted}", file=sys.stderr)
+    failed = any(p.is_error for p in problems) or (strict and problems)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
