@@ -61,6 +61,8 @@ class StepProcess:
         """
         code = self.proc.wait(timeout)
         self._join_readers(grace=1.0)
+        if _group_alive(self.pgid):  # a daemon it started, detached from the pipes
+            kill_tree(self.pgid, grace=0.5)
         return code
 
     def _join_readers(self, grace: float) -> None:
@@ -85,7 +87,7 @@ class StepProcess:
 def descendants(pid: int) -> list[int]:
     """Every live process below `pid` (children that left the group included)."""
     children: dict[int, list[int]] = {}
-    for child, parent in _process_table():
+    for child, parent, _group in _process_table():
         children.setdefault(parent, []).append(child)
     found, todo = [], [pid]
     while todo:
@@ -95,7 +97,13 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _process_table() -> list[tuple[int, int]]:
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group `pgid`."""
+    return [pid for pid, _parent, group in _process_table() if group == pgid and alive(pid)]
+
+
+def _process_table() -> list[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every process."""
     if sys.platform.startswith("linux"):
         rows = []
         for entry in os.listdir("/proc"):
@@ -108,9 +116,11 @@ def _process_table() -> list[tuple[int, int]]:
                 continue
             # the command name may contain spaces and parentheses: parse after the last ')'
             fields = stat[stat.rfind(")") + 2 :].split()
-            rows.append((int(entry), int(fields[1])))
+            rows.append((int(entry), int(fields[1]), int(fields[2])))
         return rows
-    out = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-A", "-o", "pid=,ppid=,pgid="], capture_output=True, text=True
+    ).stdout
     return [tuple(int(x) for x in line.split()) for line in out.splitlines() if line.strip()]
 
 
@@ -165,5 +175,5 @@ def _group_alive(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # a group whose only members are zombies still answers; check the leader
-    return alive(pgid) or any(alive(p) for p in descendants(pgid))
+    # a group whose only members are zombies still answers; look for a live member
+    return bool(group_members(pgid))
