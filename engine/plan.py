@@ -1,8 +1,9 @@
 """The plan of a run, made before anything starts: order, fingerprints, reuse decisions.
 
 A run with nothing to do is known here, so it starts no Spark. `--from STEP` runs STEP and
-everything downstream; `--only STEP...` runs just those; steps they read from are reused
-(their outputs from an earlier run with the same fingerprint) or the plan is refused.
+everything downstream; `--only STEP...` runs just those (selected steps always run); steps
+they read from are reused (their outputs from an earlier run with the same fingerprint) or
+the plan is refused.
 """
 
 from __future__ import annotations
@@ -219,9 +220,11 @@ def _selection(
 def _decide(
     step: StepPlan, planned: dict[str, StepPlan], options: PlanOptions, store: RunStore
 ) -> None:
-    runs_upstream = [u for u in step.upstream if planned[u].action == "run"]
+    runs_upstream = [u for u in step.upstream if u in planned and planned[u].action == "run"]
     if options.regenerate_outputs:
         step.action, step.reason = "run", "--regenerate-outputs"
+    elif options.from_step or options.only:
+        step.action, step.reason = "run", "selected with --from/--only"
     elif not step.node.params.get("allow_reuse", True):
         step.action, step.reason = "run", "allow_reuse is off"
     elif runs_upstream:
