@@ -1,0 +1,530 @@
+"""Node items: drawn by kind, with named typed ports, problem badges and a run-status hook.
+
+Ports are painted by their node (not child items) so a 1,000-node graph stays ~2,000 items;
+`port_at` does the hit-testing. Everything a paint needs (paths, static texts, pens) is built
+when the node changes, never during paint; below LOD_SIMPLE only a rounded rect is drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QStaticText,
+)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QStyle
+
+from engine import registry
+from engine.model import Node, Pipeline, output_kind, output_names
+from engine.problems import Problem
+
+from . import style
+
+GRID = 20.0
+PORT_RADIUS = 5.0
+HEADER_H = 44.0
+ROW_H = 22.0
+MIN_WIDTH = 180.0
+MAX_WIDTH = 300.0
+BOTTOM_PAD = 10.0
+LOD_SIMPLE = 0.4  # below this zoom: a plain rounded rect, no text or ports
+PORT_HIT = 11.0  # how far from a port's centre a press still picks it
+
+_SHAPE_RADIUS = {"dataset": 14.0, "spark-step": 6.0}
+_CHAMFER = 9.0  # script steps have cut corners
+
+
+def _fonts() -> tuple[QFont, QFont, QFont]:
+    title = QFont()
+    title.setPixelSize(13)
+    title.setWeight(QFont.Weight.DemiBold)
+    small = QFont()
+    small.setPixelSize(11)
+    badge = QFont()
+    badge.setPixelSize(10)
+    badge.setWeight(QFont.Weight.Bold)
+    return title, small, badge
+
+
+_FONTS: tuple[QFont, QFont, QFont] | None = None
+
+
+def fonts() -> tuple[QFont, QFont, QFont]:
+    global _FONTS
+    if _FONTS is None:
+        _FONTS = _fonts()
+    return _FONTS
+
+
+# -- icons ----------------------------------------------------------------------------------
+
+_ICON_DIRS = [Path(__file__).resolve().parents[2] / "resources" / "icons"]
+_ICONS: dict[str, QImage | None] = {}
+ICON_SIZE = 18.0
+
+
+def node_icon(node_type: str) -> QImage | None:
+    """The type's SVG icon rendered once at 4x, drawn scaled (crisp up to 400% zoom)."""
+    if node_type in _ICONS:
+        return _ICONS[node_type]
+    image = None
+    spec = registry.spec(node_type)
+    if spec is not None:
+        for folder in _ICON_DIRS:
+            path = folder / spec.icon
+            if path.is_file():
+                from PySide6.QtSvg import QSvgRenderer
+
+                renderer = QSvgRenderer(os.fspath(path))
+                if renderer.isValid():
+                    image = QImage(QSize(72, 72), QImage.Format.Format_ARGB32_Premultiplied)
+                    image.fill(Qt.GlobalColor.transparent)
+                    p = QPainter(image)
+                    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+                    renderer.render(p)
+                    p.end()
+                break
+    _ICONS[node_type] = image
+    return image
+
+
+# -- paint resources per theme ----------------------------------------------------------------
+
+
+class _Paints:
+    """Pens and brushes of one theme, shared by all items (no allocation in paint)."""
+
+    def __init__(self, c: style.CanvasColors):
+        self.generation = style.generation()
+        self.fill = QBrush(QColor(c.node_fill))
+        self.shadow = QBrush(QColor(c.node_shadow))
+        self.border = QPen(QColor(c.node_border), 1.0)
+        self.selected = QPen(QColor(c.selection), 2.0)
+        self.title = QPen(QColor(c.title_text))
+        self.port_text = QPen(QColor(c.port_text))
+        self.header: dict[str, QBrush] = {}
+        self.accent: dict[str, QBrush] = {}
+        for t in (*c.accents, "unknown"):
+            accent = QColor(c.accent(t))
+            header = QColor(c.node_header)
+            mix = 0.16 if c.name == "light" else 0.22
+            header = QColor.fromRgbF(
+                header.redF() * (1 - mix) + accent.redF() * mix,
+                header.greenF() * (1 - mix) + accent.greenF() * mix,
+                header.blueF() * (1 - mix) + accent.blueF() * mix,
+            )
+            self.header[t] = QBrush(header)
+            self.accent[t] = QBrush(accent)
+        self.port_fill: dict[str | None, QBrush] = {}
+        self.port_ring: dict[str | None, QPen] = {}
+        for kind in ("tabular", "file", None):
+            col = QColor(c.port_color(kind))
+            self.port_fill[kind] = QBrush(col)
+            self.port_ring[kind] = QPen(col, 1.6)
+        self.hollow = QBrush(QColor(c.node_fill))
+        self.compatible = QPen(QColor(c.compatible), 2.4)
+        self.compatible_fill = QBrush(c.qcolor(c.compatible, 60))
+        self.refused = QPen(QColor(c.refused), 1.6)
+        self.refused_fill = QBrush(c.qcolor(c.refused, 40))
+        self.error = QBrush(QColor(c.error))
+        self.warning = QBrush(QColor(c.warning))
+        self.error_pen = QPen(QColor(c.error), 2.0)
+        self.white = QPen(QColor("#ffffff"))
+        self.status = {k: QBrush(QColor(v)) for k, v in c.status.items()}
+        self.no_pen = QPen(Qt.PenStyle.NoPen)
+
+
+_PAINTS: _Paints | None = None
+
+
+def paints() -> _Paints:
+    global _PAINTS
+    if _PAINTS is None or _PAINTS.generation != style.generation():
+        _PAINTS = _Paints(style.colors())
+    return _PAINTS
+
+
+# -- ports ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PortView:
+    direction: str  # "in" | "out"
+    name: str
+    kind: str | None  # tabular | file | None (untyped, unconnected input)
+    connected: bool
+    centre: QPointF  # in item coordinates
+    label: QStaticText
+    label_pos: QPointF
+
+
+def _node_shape(node_type: str, rect: QRectF) -> QPainterPath:
+    path = QPainterPath()
+    if node_type == "script-step":
+        c = _CHAMFER
+        x0, y0, x1, y1 = rect.left(), rect.top(), rect.right(), rect.bottom()
+        path.moveTo(x0 + c, y0)
+        path.lineTo(x1 - c, y0)
+        path.lineTo(x1, y0 + c)
+        path.lineTo(x1, y1 - c)
+        path.lineTo(x1 - c, y1)
+        path.lineTo(x0 + c, y1)
+        path.lineTo(x0, y1 - c)
+        path.lineTo(x0, y0 + c)
+        path.closeSubpath()
+    else:
+        r = _SHAPE_RADIUS.get(node_type, 6.0)
+        path.addRoundedRect(rect, r, r)
+    return path
+
+
+def _subtitle(node: Node) -> str:
+    spec = registry.spec(node.type)
+    if node.type == "dataset":
+        where = node.params.get("path") or node.params.get("from")
+        kind = node.params.get("kind", "tabular")
+        return f"{kind} · {Path(str(where)).name}" if where else f"{kind} dataset"
+    if spec is not None and spec.entry_param:
+        entry = node.params.get(spec.entry_param)
+        if entry:
+            return f"{spec.title} · {entry}"
+    return spec.title if spec else f"unknown type {node.type}"
+
+
+class NodeItem(QGraphicsItem):
+    """One pipeline node. Reads the model in `sync`; never writes it (the scene asks)."""
+
+    Type = QGraphicsItem.UserType + 1
+
+    def __init__(self, node: Node, pipeline: Pipeline, connected_outs: set[str] | None = None):
+        super().__init__()
+        self.name = node.name
+        self.node_type = registry.canonical_type(node.type)
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(False)
+        self.ports: list[PortView] = []
+        self._rect = QRectF()
+        self._bounds = QRectF()
+        self._body = QPainterPath()
+        self._header = QPainterPath()
+        self._title = QStaticText()
+        self._subtitle = QStaticText()
+        self._problems: list[Problem] = []
+        self._port_problems: set[tuple[str, str]] = set()
+        self._status: str | None = None
+        self._status_text = QStaticText()
+        self._marks: dict[tuple[str, str], str] = {}  # port -> "ok" | "refused" | "target"
+        self._body_mark: str | None = None
+        self.editor: QGraphicsTextItem | None = None
+        self.sync(node, pipeline, connected_outs)
+
+    def type(self) -> int:
+        return NodeItem.Type
+
+    # -- model -> item ------------------------------------------------------------------
+    def sync(self, node: Node, pipeline: Pipeline, connected_outs: set[str] | None = None) -> None:
+        """Rebuild what is drawn from the model node (name, ports, kinds, subtitle);
+        `connected_outs`: its outputs that feed a wire (the scene knows, cheaply)."""
+        connected_outs = connected_outs or set()
+        self.name = node.name
+        self.node_type = registry.canonical_type(node.type)
+        title_font, small_font, _ = fonts()
+        fm_title, fm_small = QFontMetricsF(title_font), QFontMetricsF(small_font)
+        subtitle = _subtitle(node)
+        ins: list[tuple[str, str | None, bool]] = []
+        for port in node.inputs:
+            kind = port.kind
+            connected = False
+            if port.source is not None:
+                resolved = pipeline.resolve_output(port.source)
+                connected = resolved is not None
+                if kind is None and resolved is not None:
+                    kind = output_kind(*resolved)
+            ins.append((port.name, kind, connected))
+        outs = [(name, output_kind(node, name)) for name in output_names(node)]
+        in_w = max((fm_small.horizontalAdvance(n) for n, _, _ in ins), default=0.0)
+        out_w = max((fm_small.horizontalAdvance(n) for n, _ in outs), default=0.0)
+        width = max(
+            MIN_WIDTH,
+            fm_title.horizontalAdvance(node.name) + ICON_SIZE + 44,
+            min(fm_small.horizontalAdvance(subtitle), 220) + 28,
+            in_w + out_w + 56,
+        )
+        width = min(MAX_WIDTH, round(width / GRID) * GRID + (GRID if width % GRID else 0))
+        rows = max(len(ins), len(outs), 1)
+        height = HEADER_H + rows * ROW_H + BOTTOM_PAD
+        height = round(height / (GRID / 2)) * (GRID / 2)
+        rect = QRectF(0, 0, width, height)
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+            self._bounds = rect.adjusted(-PORT_RADIUS - 3, -12, PORT_RADIUS + 5, 6)
+            self._body = _node_shape(self.node_type, rect)
+            header_clip = QPainterPath()
+            header_clip.addRect(QRectF(0, 0, width, HEADER_H))
+            self._header = self._body.intersected(header_clip)
+        title = fm_title.elidedText(node.name, Qt.TextElideMode.ElideRight, width - ICON_SIZE - 36)
+        self._title = QStaticText(title)
+        self._title.setTextFormat(Qt.TextFormat.PlainText)
+        self._title.prepare(font=title_font)
+        sub = fm_small.elidedText(subtitle, Qt.TextElideMode.ElideMiddle, width - 24)
+        self._subtitle = QStaticText(sub)
+        self._subtitle.setTextFormat(Qt.TextFormat.PlainText)
+        self._subtitle.prepare(font=small_font)
+        self.ports = []
+        text_h = fm_small.height()
+        for i, (name, kind, connected) in enumerate(ins):
+            y = HEADER_H + ROW_H * i + ROW_H / 2
+            label = QStaticText(name)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.prepare(font=small_font)
+            self.ports.append(
+                PortView(
+                    "in", name, kind, connected, QPointF(0, y), label, QPointF(12, y - text_h / 2)
+                )
+            )
+        for i, (name, kind) in enumerate(outs):
+            y = HEADER_H + ROW_H * i + ROW_H / 2
+            label = QStaticText(name)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.prepare(font=small_font)
+            x = width - 12 - fm_small.horizontalAdvance(name)
+            self.ports.append(
+                PortView(
+                    "out",
+                    name,
+                    kind,
+                    name in connected_outs,
+                    QPointF(width, y),
+                    label,
+                    QPointF(x, y - text_h / 2),
+                )
+            )
+        self.setToolTip(self._tooltip(node))
+        self.update()
+
+    def _tooltip(self, node: Node) -> str:
+        lines = [
+            f"{node.name} ({registry.spec(node.type).title if registry.spec(node.type) else node.type})"
+        ]
+        if node.description:
+            lines.append(node.description)
+        lines += [f"{p.severity}: {p.message}" for p in self._problems]
+        return "\n".join(lines)
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        self._problems = list(problems)
+        marks = set()
+        for p in problems:
+            if p.field and p.field.startswith(("inputs.", "outputs.")):
+                section, _, rest = p.field.partition(".")
+                marks.add(("in" if section == "inputs" else "out", rest.split(".")[0]))
+        self._port_problems = marks
+        tip = self.toolTip().split("\n")
+        head = [t for t in tip if not t.startswith(("error: ", "warning: "))]
+        self.setToolTip("\n".join(head + [f"{p.severity}: {p.message}" for p in problems]))
+        self.update()
+
+    def problems(self) -> list[Problem]:
+        return list(self._problems)
+
+    def set_run_status(self, status: str | None) -> None:
+        """Show a run status pill (Running, Completed, Failed, ...); None hides it."""
+        self._status = status
+        if status:
+            _, _, badge = fonts()
+            self._status_text = QStaticText(status)
+            self._status_text.setTextFormat(Qt.TextFormat.PlainText)
+            self._status_text.prepare(font=badge)
+        self.update()
+
+    def run_status(self) -> str | None:
+        return self._status
+
+    def set_marks(self, marks: dict[tuple[str, str], str], body: str | None = None) -> None:
+        if marks != self._marks or body != self._body_mark:
+            self._marks = marks
+            self._body_mark = body
+            self.update()
+
+    # -- geometry -----------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return self._body
+
+    def rect(self) -> QRectF:
+        return self._rect
+
+    def size(self) -> tuple[float, float]:
+        return (self._rect.width(), self._rect.height())
+
+    def title_rect(self) -> QRectF:
+        return QRectF(8 + ICON_SIZE + 6, 4, self._rect.width() - ICON_SIZE - 20, 22)
+
+    def port(self, direction: str, name: str) -> PortView | None:
+        for p in self.ports:
+            if p.direction == direction and p.name == name:
+                return p
+        return None
+
+    def port_scene_pos(self, direction: str, name: str) -> QPointF:
+        p = self.port(direction, name)
+        if p is None:  # a dangling name: the middle of that side
+            x = 0.0 if direction == "in" else self._rect.width()
+            return self.mapToScene(QPointF(x, HEADER_H / 2))
+        return self.mapToScene(p.centre)
+
+    def port_at(self, pos: QPointF) -> PortView | None:
+        """The port whose circle or label row is at `pos` (item coordinates), if any."""
+        for p in self.ports:
+            dy = abs(pos.y() - p.centre.y())
+            if dy > ROW_H / 2:
+                continue
+            dx = pos.x() - p.centre.x()
+            if (
+                abs(dx) <= PORT_HIT
+                or (p.direction == "in" and 0 <= dx <= 18)
+                or (p.direction == "out" and -18 <= dx <= 0)
+            ):
+                return p
+        return None
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "node_item_moved"):
+                scene.node_item_moved(self)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.setZValue(1.0 if value else 0.0)
+        return super().itemChange(change, value)
+
+    # -- painting -----------------------------------------------------------------------
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        pt = paints()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        kind = self.node_type if self.node_type in pt.accent else "unknown"
+        if lod < LOD_SIMPLE:
+            painter.setPen(pt.selected if selected else pt.no_pen)
+            painter.setBrush(pt.accent[kind])
+            painter.drawRect(self._rect)
+            return
+        painter.setPen(pt.no_pen)
+        painter.setBrush(pt.shadow)
+        painter.drawPath(self._body.translated(0, 2.5))
+        painter.setBrush(pt.fill)
+        painter.drawPath(self._body)
+        painter.setBrush(pt.header[kind])
+        painter.drawPath(self._header)
+        painter.setBrush(pt.accent[kind])
+        painter.drawRect(
+            QRectF(
+                _CHAMFER if kind == "script-step" else 10,
+                0,
+                self._rect.width() - (2 * _CHAMFER if kind == "script-step" else 20),
+                2.5,
+            )
+        )
+        if self._body_mark is not None:
+            painter.setBrush(pt.compatible_fill if self._body_mark == "ok" else pt.refused_fill)
+            painter.drawPath(self._body)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self._body_mark == "ok":
+            painter.setPen(pt.compatible)
+        elif selected:
+            painter.setPen(pt.selected)
+        elif self._problems and any(p.is_error for p in self._problems):
+            painter.setPen(pt.error_pen)
+        else:
+            painter.setPen(pt.border)
+        painter.drawPath(self._body)
+        icon = node_icon(self.node_type)
+        if icon is not None:
+            painter.drawImage(QRectF(9, 7, ICON_SIZE, ICON_SIZE), icon)
+        title_font, small_font, badge_font = fonts()
+        if self.editor is None:
+            painter.setFont(title_font)
+            painter.setPen(pt.title)
+            painter.drawStaticText(QPointF(9 + ICON_SIZE + 7, 7), self._title)
+        painter.setFont(small_font)
+        painter.setPen(pt.port_text)
+        painter.drawStaticText(QPointF(10, 27), self._subtitle)
+        if lod < 0.6:
+            self._paint_ports(painter, pt, labels=False)
+        else:
+            self._paint_ports(painter, pt, labels=True)
+        if self._status:
+            self._paint_status(painter, pt, badge_font)
+        if self._problems:
+            self._paint_badge(painter, pt, badge_font)
+
+    def _paint_ports(self, painter: QPainter, pt: _Paints, labels: bool) -> None:
+        marks = self._marks
+        for p in self.ports:
+            mark = marks.get((p.direction, p.name)) if marks else None
+            if labels:
+                painter.setPen(pt.port_text)
+                painter.drawStaticText(p.label_pos, p.label)
+            r = PORT_RADIUS
+            if mark == "ok" or mark == "target":
+                painter.setPen(pt.compatible)
+                painter.setBrush(pt.compatible_fill)
+                rr = r + (4.5 if mark == "target" else 2.5)
+                painter.drawEllipse(p.centre, rr, rr)
+            elif mark == "refused":
+                painter.setPen(pt.refused)
+                painter.setBrush(pt.refused_fill)
+                painter.drawEllipse(p.centre, r + 1.5, r + 1.5)
+            if (p.direction, p.name) in self._port_problems:
+                painter.setPen(pt.error_pen)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawEllipse(p.centre, r + 3, r + 3)
+            painter.setPen(pt.port_ring[p.kind] if p.kind in pt.port_ring else pt.port_ring[None])
+            painter.setBrush(
+                pt.port_fill.get(p.kind, pt.port_fill[None]) if p.connected else pt.hollow
+            )
+            painter.drawEllipse(p.centre, r, r)
+
+    def _paint_badge(self, painter: QPainter, pt: _Paints, font: QFont) -> None:
+        error = any(p.is_error for p in self._problems)
+        centre = QPointF(self._rect.width() - 2, 0)
+        painter.setPen(pt.no_pen)
+        painter.setBrush(pt.error if error else pt.warning)
+        painter.drawEllipse(centre, 8.5, 8.5)
+        painter.setPen(pt.white)
+        painter.setFont(font)
+        text = str(len(self._problems)) if len(self._problems) < 10 else "9+"
+        painter.drawText(
+            QRectF(centre.x() - 8.5, centre.y() - 8.5, 17, 17), Qt.AlignmentFlag.AlignCenter, text
+        )
+
+    def _paint_status(self, painter: QPainter, pt: _Paints, font: QFont) -> None:
+        size = self._status_text.size()
+        w = size.width() + 14
+        rect = QRectF(self._rect.width() - w - 14, -9, w, 16)
+        painter.setPen(pt.no_pen)
+        painter.setBrush(pt.status.get(self._status, pt.status["NotStarted"]))
+        painter.drawRoundedRect(rect, 8, 8)
+        painter.setPen(pt.white)
+        painter.setFont(font)
+        painter.drawStaticText(
+            QPointF(rect.left() + 7, rect.top() + (16 - size.height()) / 2), self._status_text
+        )

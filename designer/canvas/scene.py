@@ -1,0 +1,699 @@
+"""PipelineScene: items that mirror a Document's pipeline, and the gestures that edit it.
+
+The scene observes `Document.modelEvent` and adds/removes/updates items; it never changes the
+model itself: gestures (drag a wire, move, rename, delete) become engine Changes pushed to the
+document, one undo step each. Events inside a Group are collected and applied at its end.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsScene
+
+from designer.document import Document
+from engine import changes as ch
+from engine import layout as engine_layout
+from engine.model import Event, output_kind
+from engine.problems import Problem
+
+from . import commands, style
+from .items import GRID, NodeItem, PortView
+from .rename import RenameEditor
+from .wires import DragWire, WireItem
+
+SCENE_EXTENT = 200_000.0  # the scene rect: room to pan anywhere
+
+
+def snap(value: float, step: float = GRID) -> float:
+    return round(value / step) * step
+
+
+class PipelineScene(QGraphicsScene):
+    message = Signal(str)  # a refusal or hint for the status bar
+    graphChanged = Signal()  # nodes/wires added, removed or moved (the minimap listens)
+    quickAddRequested = Signal(QPointF, str, str, list)  # scene pos, source, output, types
+    renameStarted = Signal(str)
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.snap_to_grid = True
+        self.setSceneRect(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.nodes: dict[str, NodeItem] = {}
+        self.wires: dict[tuple[str, str], WireItem] = {}
+        self._out: dict[str, set[tuple[str, str]]] = {}
+        self._auto_positions: dict[str, tuple[float, float]] = {}
+        self._problems: dict[str, list[Problem]] = {}
+        self._batch = 0
+        self._dirty: set[str] = set()
+        self._added: set[str] = set()
+        self._press_positions: dict[str, QPointF] = {}
+        self._drag: dict | None = None  # the wire being dragged
+        self._drag_wire: DragWire | None = None
+        self._bg_pens: tuple | None = None
+        self._build()
+        document.modelEvent.connect(self._on_model_event)
+        document.problemsChanged.connect(self.set_problems)
+        self._stop_theme = style.on_theme_changed(self._on_theme_changed)
+        self.destroyed.connect(lambda *_: self._stop_theme())
+        if document.problems:
+            self.set_problems(document.problems)
+
+    # -- building ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        p = self.document.pipeline
+        for name, node in p.nodes.items():
+            for port in node.inputs:
+                if port.source is not None:
+                    resolved = p.resolve_output(port.source)
+                    if resolved is not None and resolved[0].name != name:
+                        self._out.setdefault(resolved[0].name, set()).add((name, port.name))
+        for name, node in p.nodes.items():
+            item = NodeItem(node, p, self._connected_outputs(name))
+            self.nodes[name] = item
+            if node.position is not None:
+                item.setPos(node.position[0], node.position[1])
+            self.addItem(item)
+        self._place_unplaced()
+        for source, keys in self._out.items():
+            for target, inp in keys:
+                self._make_wire(source, target, inp)
+
+    def _place_unplaced(self, names: list[str] | None = None) -> None:
+        """Nodes without a saved position are laid out (view only) beside the placed ones."""
+        p = self.document.pipeline
+        unplaced = names or [n for n, node in p.nodes.items() if node.position is None]
+        if not unplaced:
+            return
+        placed = [self.nodes[n] for n, node in p.nodes.items() if node.position is not None]
+        origin = (0.0, 0.0)
+        if placed:
+            bottom = max(i.pos().y() + i.rect().height() for i in placed)
+            left = min(i.pos().x() for i in placed)
+            origin = (left, snap(bottom + 3 * GRID))
+        sub = p.copy()
+        keep = set(unplaced)
+        for n in list(sub.nodes):
+            if n not in keep:
+                del sub.nodes[n]
+        sizes = {n: self.nodes[n].size() for n in unplaced}
+        for n, (x, y) in engine_layout.layout(sub, sizes, origin=origin).items():
+            pos = (snap(x), snap(y))
+            self._auto_positions[n] = pos
+            self.nodes[n].setPos(*pos)
+
+    def _connected_outputs(self, name: str) -> set[str]:
+        return {self._wire_output(k) for k in self._out.get(name, ())}
+
+    def _wire_output(self, key: tuple[str, str]) -> str:
+        wire = self.wires.get(key)
+        if wire is not None:
+            return wire.output
+        port = self.document.pipeline.nodes[key[0]].input(key[1])
+        resolved = self.document.pipeline.resolve_output(port.source)
+        return resolved[1] if resolved else ""
+
+    def _make_wire(self, source: str, target: str, inp: str) -> WireItem | None:
+        p = self.document.pipeline
+        port = p.nodes[target].input(inp)
+        resolved = p.resolve_output(port.source) if port and port.source else None
+        if resolved is None or resolved[0].name not in self.nodes or target not in self.nodes:
+            return None
+        src, output = resolved
+        wire = WireItem(src.name, output, target, inp, output_kind(src, output))
+        wire.set_ends(
+            self.nodes[src.name].port_scene_pos("out", output),
+            self.nodes[target].port_scene_pos("in", inp),
+        )
+        self.wires[(target, inp)] = wire
+        self._out.setdefault(src.name, set()).add((target, inp))
+        self.addItem(wire)
+        return wire
+
+    def _remove_wire(self, key: tuple[str, str]) -> None:
+        wire = self.wires.pop(key, None)
+        if wire is None:
+            return
+        outs = self._out.get(wire.source)
+        if outs is not None:
+            outs.discard(key)
+        self._dirty.add(wire.source)
+        self.removeItem(wire)
+
+    # -- model events -----------------------------------------------------------------------
+    def _on_model_event(self, event: Event) -> None:
+        kind = event.kind
+        if kind == "batch_begin":
+            self._batch += 1
+            return
+        if kind == "batch_end":
+            self._batch = max(0, self._batch - 1)
+        elif kind == "node_renamed":
+            self._rename_items(event.data["old"], event.node)
+        elif kind == "node_added":
+            self._added.add(event.node)
+            self._dirty.add(event.node)
+        elif kind == "port_changed" and event.data.get("field") == "source":
+            self._dirty.add(event.node)
+            for ref in (event.data.get("old"), event.data.get("new")):
+                if ref is not None:
+                    self._dirty.add(ref.node)
+        elif kind in ("node_moved", "node_changed", "node_removed") or kind.startswith("port_"):
+            self._dirty.add(event.node)
+        else:
+            return
+        if self._batch == 0:
+            self._flush()
+
+    def _rename_items(self, old: str, new: str) -> None:
+        item = self.nodes.pop(old, None)
+        if item is not None:
+            item.name = new
+            self.nodes[new] = item
+        if old in self._problems:
+            self._problems[new] = self._problems.pop(old)
+        for key in [k for k in self.wires if k[0] == old]:
+            wire = self.wires.pop(key)
+            wire.target = new
+            self.wires[(new, key[1])] = wire
+            if wire.source in self._out:
+                self._out[wire.source].discard(key)
+                self._out[wire.source].add((new, key[1]))
+        outs = self._out.pop(old, set())
+        for key in outs:
+            self.wires[key].source = new
+        if outs:
+            self._out[new] = outs
+        if old in self._auto_positions:
+            self._auto_positions[new] = self._auto_positions.pop(old)
+        self._dirty.add(new)
+        self._dirty.update(k[0] for k in outs)
+
+    def _flush(self) -> None:
+        p = self.document.pipeline
+        dirty, self._dirty = self._dirty, set()
+        added, self._added = self._added, set()
+        for name in dirty:  # items first, so wires find both ends
+            node = p.nodes.get(name)
+            item = self.nodes.get(name)
+            if node is None and item is not None:
+                for key in [k for k in self.wires if k[0] == name]:
+                    self._remove_wire(key)
+                for key in list(self._out.get(name, ())):
+                    self._remove_wire(key)
+                self._out.pop(name, None)
+                self.removeItem(item)
+                del self.nodes[name]
+                self._auto_positions.pop(name, None)
+            elif node is not None and item is None:
+                item = NodeItem(node, p)
+                self.nodes[name] = item
+                self.addItem(item)
+        unplaced = []
+        for name in dirty:
+            node = p.nodes.get(name)
+            if node is None:
+                continue
+            item = self.nodes[name]
+            if node.position is not None:
+                if item.pos() != QPointF(*node.position):
+                    item.setPos(*node.position)
+            elif name in self._auto_positions:
+                item.setPos(*self._auto_positions[name])
+            else:
+                unplaced.append(name)
+        if unplaced:
+            self._place_unplaced(unplaced)
+        touched = set(dirty)
+        for name in added:  # inputs elsewhere that were waiting for this node
+            for other, _port in p.consumers(name):
+                touched.add(other.name)
+        for name in list(touched):
+            node = p.nodes.get(name)
+            if node is None:
+                continue
+            for key in [k for k in self.wires if k[0] == name and node.input(k[1]) is None]:
+                self._remove_wire(key)
+            for port in node.inputs:
+                touched |= self._sync_wire(name, port.name)
+            for key in list(self._out.get(name, ())):
+                touched |= self._sync_wire(*key)
+        touched |= self._dirty
+        self._dirty = set()
+        for name in touched:
+            node = p.nodes.get(name)
+            if node is not None and name in self.nodes:
+                self.nodes[name].sync(node, p, self._connected_outputs(name))
+                self._update_wire_ends(name)
+        for name in added:  # a node back from undo shows its last known problems at once
+            if name in self.nodes and name in self._problems:
+                self.nodes[name].set_problems(self._problems[name])
+        self.graphChanged.emit()
+
+    def _sync_wire(self, target: str, inp: str) -> set[str]:
+        """Make the wire into target.inp match the model; returns the nodes whose look changed."""
+        p = self.document.pipeline
+        node = p.nodes.get(target)
+        port = node.input(inp) if node else None
+        resolved = p.resolve_output(port.source) if port is not None and port.source else None
+        want = None
+        if resolved is not None and resolved[0].name in self.nodes and resolved[0].name != target:
+            want = (resolved[0].name, resolved[1])
+        wire = self.wires.get((target, inp))
+        have = (wire.source, wire.output) if wire else None
+        if want == have:
+            return set()
+        changed = {target}
+        if wire is not None:
+            changed.add(wire.source)
+            self._remove_wire((target, inp))
+        if want is not None:
+            self._make_wire(want[0], target, inp)
+            changed.add(want[0])
+        return changed
+
+    def _update_wire_ends(self, name: str) -> None:
+        item = self.nodes.get(name)
+        if item is None:
+            return
+        for port in item.ports:
+            if port.direction == "in":
+                wire = self.wires.get((name, port.name))
+                if wire is not None:
+                    wire.set_ends(
+                        self.nodes[wire.source].port_scene_pos("out", wire.output),
+                        item.mapToScene(port.centre),
+                    )
+        for key in self._out.get(name, ()):
+            wire = self.wires.get(key)
+            if wire is not None and wire.target in self.nodes:
+                wire.set_ends(
+                    item.port_scene_pos("out", wire.output),
+                    self.nodes[wire.target].port_scene_pos("in", wire.input),
+                )
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        if self.nodes.get(item.name) is item:
+            self._update_wire_ends(item.name)
+
+    # -- problems and run status --------------------------------------------------------------
+    def set_problems(self, problems: list[Problem]) -> None:
+        by_node: dict[str, list[Problem]] = {}
+        for problem in problems:
+            if problem.node:
+                by_node.setdefault(problem.node, []).append(problem)
+        for name in set(by_node) | set(self._problems):
+            item = self.nodes.get(name)
+            new = by_node.get(name, [])
+            if item is not None and new != self._problems.get(name, []):
+                item.set_problems(new)
+        self._problems = by_node
+
+    def set_run_status(self, node: str, status: str | None) -> None:
+        item = self.nodes.get(node)
+        if item is not None:
+            item.set_run_status(status)
+
+    def clear_run_status(self) -> None:
+        for item in self.nodes.values():
+            if item.run_status() is not None:
+                item.set_run_status(None)
+
+    def _on_theme_changed(self) -> None:
+        self._bg_pens = None
+        for item in self.items():
+            item.update()
+        self.update()
+
+    # -- selection ------------------------------------------------------------------------------
+    def selected_nodes(self) -> list[str]:
+        order = {n: i for i, n in enumerate(self.document.pipeline.nodes)}
+        names = [i.name for i in self.selectedItems() if isinstance(i, NodeItem)]
+        return sorted(names, key=lambda n: order.get(n, 0))
+
+    def selected_wires(self) -> list[tuple[str, str]]:
+        return [i.key for i in self.selectedItems() if isinstance(i, WireItem)]
+
+    def select_nodes(self, names) -> None:
+        self.clearSelection()
+        for n in names:
+            if n in self.nodes:
+                self.nodes[n].setSelected(True)
+
+    def select_all(self) -> None:
+        for item in self.nodes.values():
+            item.setSelected(True)
+
+    def nodes_rect(self, names=None) -> QRectF:
+        rect = QRectF()
+        for n in names if names is not None else self.nodes:
+            if n in self.nodes:
+                item = self.nodes[n]
+                rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    # -- edits ------------------------------------------------------------------------------------
+    def push(self, change: ch.Change | None, text: str | None = None) -> bool:
+        """Push one undo step; a refused change becomes a message, never a traceback."""
+        if change is None:
+            return False
+        try:
+            self.document.push(change, text)
+        except (ValueError, KeyError) as exc:
+            self.message.emit(str(exc).strip("'\""))
+            return False
+        return True
+
+    def delete_selection(self) -> bool:
+        change = commands.delete_change(
+            self.document.pipeline, self.selected_nodes(), self.selected_wires()
+        )
+        return self.push(change)
+
+    def connect_ports(self, source: str, output: str, target: str, inp: str) -> bool:
+        try:
+            change = commands.connect_change(self.document.pipeline, source, output, target, inp)
+        except commands.ConnectionRefused as exc:
+            self.message.emit(str(exc))
+            return False
+        return self.push(change)
+
+    def add_connected_node(
+        self, node_type: str, pos: QPointF, source: str, output: str
+    ) -> str | None:
+        """Quick-add's result: a new node at `pos` reading source.output, one undo step."""
+        pos = self._snapped(pos)
+        try:
+            change, name = commands.add_connected_node_change(
+                self.document.pipeline, node_type, (pos.x(), pos.y()), source, output
+            )
+        except commands.ConnectionRefused as exc:
+            self.message.emit(str(exc))
+            return None
+        if self.push(change):
+            self.select_nodes([name])
+            return name
+        return None
+
+    def add_node(self, node_type: str, pos: QPointF) -> str | None:
+        pos = self._snapped(pos)
+        change, name = commands.add_node_change(
+            self.document.pipeline, node_type, (pos.x(), pos.y())
+        )
+        if self.push(change):
+            self.select_nodes([name])
+            return name
+        return None
+
+    def _snapped(self, pos: QPointF) -> QPointF:
+        return QPointF(snap(pos.x()), snap(pos.y())) if self.snap_to_grid else QPointF(pos)
+
+    def auto_layout(self) -> bool:
+        from designer.layout import auto_layout_change
+
+        sizes = {n: item.size() for n, item in self.nodes.items()}
+        return self.push(auto_layout_change(self.document.pipeline, sizes))
+
+    # -- rename in place ------------------------------------------------------------------------
+    def start_rename(self, name: str) -> RenameEditor | None:
+        item = self.nodes.get(name)
+        if item is None:
+            return None
+        if item.editor is not None:
+            return item.editor
+        editor = RenameEditor(item, self.finish_rename)
+        self.renameStarted.emit(name)
+        return editor
+
+    def finish_rename(self, item: NodeItem, text: str | None) -> None:
+        editor, item.editor = item.editor, None
+        if editor is not None:
+            editor.setParentItem(None)
+            self.removeItem(editor)
+        item.update()
+        if text is None:
+            return
+        new = text.strip()
+        problem = commands.rename_problem(self.document.pipeline, item.name, new)
+        if problem:
+            self.message.emit(problem)
+            return
+        if new != item.name:
+            change = ch.RenameNode(item.name, new)
+            self.push(change, f"Rename {item.name} to {new}")
+
+    # -- mouse: wires and moves -----------------------------------------------------------------
+    def port_at(self, pos: QPointF) -> tuple[NodeItem, PortView] | tuple[NodeItem, None] | None:
+        """The port (or else the node body) under scene `pos`."""
+        around = QRectF(pos.x() - 14, pos.y() - 14, 28, 28)
+        body = None
+        for it in self.items(around, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
+            if isinstance(it, NodeItem):
+                port = it.port_at(it.mapFromScene(pos))
+                if port is not None:
+                    return it, port
+                if body is None and it.shape().contains(it.mapFromScene(pos)):
+                    body = it
+        return (body, None) if body is not None else None
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            hit = self.port_at(event.scenePos())
+            if hit is not None and hit[1] is not None:
+                item, port = hit
+                if port.direction == "out":
+                    self._begin_wire_drag(item.name, port.name, event.scenePos(), None)
+                    event.accept()
+                    return
+                wire = self.wires.get((item.name, port.name))
+                if wire is not None:  # pick the wire up by its input end
+                    self._begin_wire_drag(
+                        wire.source, wire.output, event.scenePos(), (item.name, port.name)
+                    )
+                    event.accept()
+                    return
+                self.message.emit("Drag from an output port (right side) to an input to connect")
+        super().mousePressEvent(event)
+        self._press_positions = {
+            i.name: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)
+        }
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._drag is not None:
+            self._update_wire_drag(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._end_wire_drag(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self._press_positions:
+            self._commit_moves()
+
+    def _commit_moves(self) -> None:
+        moves = {}
+        for name, before in self._press_positions.items():
+            item = self.nodes.get(name)
+            if item is None or item.pos() == before:
+                continue
+            pos = self._snapped(item.pos())
+            moves[name] = (pos.x(), pos.y())
+        self._press_positions = {}
+        if moves and not self.push(commands.move_change(moves)):
+            self._flush_positions(moves)
+
+    def _flush_positions(self, names) -> None:
+        self._dirty.update(names)
+        self._flush()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        hit = self.port_at(event.scenePos())
+        if hit is not None and hit[1] is None:
+            item = hit[0]
+            if item.title_rect().contains(item.mapFromScene(event.scenePos())):
+                self.start_rename(item.name)
+                event.accept()
+                return
+        super().mouseDoubleClickEvent(event)
+
+    def _begin_wire_drag(self, source: str, output: str, pos: QPointF, picked) -> None:
+        p = self.document.pipeline
+        upstream = commands.upstream_of(p, source)
+        picked_port = None
+        if picked is not None:  # while the wire is held, its old input counts as free
+            picked_port = p.nodes[picked[0]].input(picked[1])
+        self._drag = {
+            "source": source,
+            "output": output,
+            "picked": picked,
+            "upstream": upstream,
+            "hover": None,
+            "reasons": {},
+        }
+        for name, item in self.nodes.items():
+            marks = {}
+            for port in item.ports:
+                if port.direction != "in":
+                    continue
+                if picked is not None and (name, port.name) == picked:
+                    marks[("in", port.name)] = "ok"
+                    continue
+                why = commands.check_input(p, source, output, name, port.name, upstream)
+                self._drag["reasons"][(name, port.name)] = why
+                marks[("in", port.name)] = "refused" if why else "ok"
+            if marks:
+                item.set_marks(marks)
+        if picked is not None:
+            wire = self.wires.get(picked)
+            if wire is not None:
+                wire.setVisible(False)
+        del picked_port
+        self._drag_wire = DragWire()
+        self.addItem(self._drag_wire)
+        self._drag["start"] = self.nodes[source].port_scene_pos("out", output)
+        self._update_wire_drag(pos)
+
+    def _drop_target(self, pos: QPointF):
+        """('port', item, name, reason) | ('body', item, None, reason) | None."""
+        d = self._drag
+        hit = self.port_at(pos)
+        if hit is None:
+            return None
+        item, port = hit
+        p = self.document.pipeline
+        if port is not None and port.direction == "in":
+            if d["picked"] == (item.name, port.name):
+                return ("same", item, port.name, None)
+            return ("port", item, port.name, d["reasons"].get((item.name, port.name)))
+        if port is None or port.direction == "out":
+            why = commands.check_input(p, d["source"], d["output"], item.name, None, d["upstream"])
+            return ("body", item, None, why)
+        return None
+
+    def _update_wire_drag(self, pos: QPointF) -> None:
+        d = self._drag
+        target = self._drop_target(pos)
+        end = pos
+        valid = False
+        hover_key = None
+        if target is not None and target[0] in ("port", "same"):
+            item, name, why = target[1], target[2], target[3]
+            end = item.port_scene_pos("in", name)
+            valid = why is None
+            hover_key = (item.name, name, why)
+        elif target is not None and target[0] == "body":
+            hover_key = (target[1].name, None, target[3])
+            valid = target[3] is None
+        self._drag_wire.set_ends(d["start"], end)
+        self._drag_wire.set_valid(valid)
+        if hover_key != d["hover"]:
+            old = d["hover"]
+            if old is not None and old[0] in self.nodes:
+                item = self.nodes[old[0]]
+                marks = dict(item._marks)
+                if old[1] is not None:
+                    marks[("in", old[1])] = "refused" if old[2] else "ok"
+                item.set_marks(marks, None)
+            if hover_key is not None:
+                item = self.nodes[hover_key[0]]
+                marks = dict(item._marks)
+                if hover_key[1] is not None:
+                    if not hover_key[2]:
+                        marks[("in", hover_key[1])] = "target"
+                    item.set_marks(marks, None)
+                else:
+                    item.set_marks(marks, "ok" if not hover_key[2] else "refused")
+                if hover_key[2]:
+                    self.message.emit(hover_key[2])
+            d["hover"] = hover_key
+
+    def _end_wire_drag(self, pos: QPointF) -> None:
+        d = self._drag
+        target = self._drop_target(pos)
+        self._cancel_wire_drag()
+        p = self.document.pipeline
+        source, output, picked = d["source"], d["output"], d["picked"]
+        if target is None:
+            if picked is not None:
+                self.push(ch.disconnect(*picked), f"Disconnect {picked[0]}.{picked[1]}")
+                return
+            types = commands.compatible_types(p, source, output)
+            self.quickAddRequested.emit(pos, source, output, types)
+            return
+        kind, item, name, why = target
+        if kind == "same":
+            return
+        if why:
+            self.message.emit(why)
+            return
+        try:
+            if kind == "port":
+                if picked is not None:
+                    change = commands.move_wire_change(p, picked[0], picked[1], item.name, name)
+                else:
+                    change = commands.connect_change(p, source, output, item.name, name)
+            else:
+                change, _ = commands.connect_new_input_change(p, source, output, item.name)
+                if picked is not None:
+                    change = ch.Group([ch.disconnect(*picked), change], label=change.label)
+        except commands.ConnectionRefused as exc:
+            self.message.emit(str(exc))
+            return
+        self.push(change)
+
+    def _cancel_wire_drag(self) -> None:
+        d = self._drag
+        self._drag = None
+        if self._drag_wire is not None:
+            self.removeItem(self._drag_wire)
+            self._drag_wire = None
+        for item in self.nodes.values():
+            if item._marks or item._body_mark:
+                item.set_marks({}, None)
+        if d and d["picked"] is not None:
+            wire = self.wires.get(d["picked"])
+            if wire is not None:
+                wire.setVisible(True)
+
+    def cancel_gesture(self) -> None:
+        if self._drag is not None:
+            self._cancel_wire_drag()
+
+    # -- background -----------------------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        c = style.colors()
+        if self._bg_pens is None:
+            self._bg_pens = (
+                QColor(c.background),
+                QPen(QColor(c.grid_minor), 0),
+                QPen(QColor(c.grid_major), 0),
+            )
+        bg, minor, major = self._bg_pens
+        painter.fillRect(rect, bg)
+        scale = painter.worldTransform().m11()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for step, pen in ((GRID, minor), (GRID * 5, major)):
+            if step * scale < 7:
+                continue
+            left = int(rect.left() // step) * step
+            top = int(rect.top() // step) * step
+            lines = []
+            x = left
+            while x <= rect.right():
+                if step == GRID * 5 or x % (GRID * 5):
+                    lines.append(QLineF(x, rect.top(), x, rect.bottom()))
+                x += step
+            y = top
+            while y <= rect.bottom():
+                if step == GRID * 5 or y % (GRID * 5):
+                    lines.append(QLineF(rect.left(), y, rect.right(), y))
+                y += step
+            painter.setPen(pen)
+            painter.drawLines(lines)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
