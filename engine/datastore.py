@@ -65,6 +65,10 @@ class Datastore:
         except OSError:
             pass
 
+    def discard_run(self, run_id: str) -> None:
+        """Remove the temp outputs of a whole run (one whose runner died)."""
+        shutil.rmtree(self.root / "tmp" / run_id, ignore_errors=True)
+
     def publish(self, source: Path, destination: str) -> Path:
         """Copy a completed output to <datastore>/<destination>, replacing it atomically."""
         dest = (self.root / destination).resolve()

@@ -177,3 +177,26 @@ def _group_alive(pgid: int) -> bool:
         return True
     # a group whose only members are zombies still answers; look for a live member
     return bool(group_members(pgid))
+
+
+def kill_run_leftovers(run_id: str) -> list[int]:
+    """Kill processes a dead runner left behind: those with PIPELOOM_RUN_ID=<run_id> (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return []
+    marker = f"PIPELOOM_RUN_ID={run_id}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if marker in f.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    for pid in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return found

@@ -39,7 +39,7 @@ from .fingerprint import Hasher, is_uri
 from .model import TEMPLATE_RE, Compute, Pipeline
 from .plan import Plan, PlanOptions, StepPlan, make_plan, project_dir
 from .problems import PipelineError
-from .procs import StepProcess
+from .procs import StepProcess, kill_run_leftovers
 from .snapshot import take_snapshot
 from .stepcontext import ENV_VAR, InputInfo, OutputInfo, StepContext
 from .store import RunLock, RunStore
@@ -172,8 +172,12 @@ class Runner:
             self._done.set()
 
     def _run(self) -> RunSummary:
-        self.store.mark_dead_runs_interrupted()
+        dead_runs = self.store.mark_dead_runs_interrupted()
+        for dead in dead_runs:
+            kill_run_leftovers(dead)  # steps of a killed runner may still be running
         plan = self.plan = make_plan(self.pipeline, self.store, self.options)
+        for dead in dead_runs:
+            plan.datastore.discard_run(dead)
         run_id = self.run_id = new_run_id()
         lock = self.store.acquire_run_lock(run_id)
         t0 = time.time()
