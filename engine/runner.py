@@ -114,6 +114,7 @@ class Runner:
         self._env_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
+        self.planned = threading.Event()  # set once `plan` is made (or planning failed)
 
     # -- observers ------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[RunEvent], None]) -> Callable[[], None]:
@@ -169,6 +170,7 @@ class Runner:
         try:
             return self._run()
         finally:
+            self.planned.set()
             self._done.set()
 
     def _run(self) -> RunSummary:
@@ -176,6 +178,7 @@ class Runner:
         for dead in dead_runs:
             kill_run_leftovers(dead)  # steps of a killed runner may still be running
         plan = self.plan = make_plan(self.pipeline, self.store, self.options)
+        self.planned.set()
         for dead in dead_runs:
             plan.datastore.discard_run(dead)
         run_id = self.run_id = new_run_id()
