@@ -4,7 +4,7 @@ Deterministic (seeded numpy): running it again reproduces the shipped file byte 
 Survival depends on sex, class, age and family size, so a model has something to learn;
 Age, Cabin and Embarked are missing about as often as in the real data.
 
-    python make_titanic.py [OUTPUT_CSV]     # default: Titanic.csv beside this script
+    python make_titanic.py [OUTPUT_FOLDER]     # default: the folder of this script
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def write_csv(path: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[0]) if argv else Path(__file__).with_name("Titanic.csv")
+    out = (Path(argv[0]) if argv else Path(__file__).parent) / "Titanic.csv"
     write_csv(out)
     print(f"wrote {ROWS} passengers to {out}")
     return 0
