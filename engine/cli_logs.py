@@ -12,7 +12,7 @@ from .cli import EXIT_OK, load_pipeline
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="pipeline file (YAML)")
-    parser.add_argument("run", metavar="RUN", help="run id (or a unique prefix, or 'latest')")
+    parser.add_argument("run_id", metavar="RUN", help="run id (or a unique prefix, or 'latest')")
     parser.add_argument("step", nargs="?", metavar="STEP", help="only this step")
     parser.add_argument(
         "--follow", "-f", action="store_true", help="keep printing new lines until the run ends"
@@ -25,9 +25,9 @@ def run(args: argparse.Namespace) -> int:
 
     load_pipeline(args.file)  # a clear error when FILE is not a pipeline
     store = RunStore.for_pipeline(args.file)
-    record = store.find_run(args.run)
+    record = store.find_run(args.run_id)
     if record is None:
-        raise PipelineError(f"no run {args.run!r} (see `pipeloom runs {args.file}`)")
+        raise PipelineError(f"no run {args.run_id!r} (see `pipeloom runs {args.file}`)")
     children = store.child_runs(record.id)
     if args.step:
         children = [c for c in children if c.step == args.step]

@@ -10,7 +10,7 @@ from .cli import EXIT_OK, load_pipeline
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="pipeline file (YAML)")
-    parser.add_argument("run", nargs="?", metavar="RUN", help="show the steps of this run")
+    parser.add_argument("run_id", nargs="?", metavar="RUN", help="show the steps of this run")
     parser.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
 
 
@@ -21,10 +21,10 @@ def run(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.file)
     store = RunStore.for_pipeline(args.file)
     store.mark_dead_runs_interrupted()
-    if args.run:
-        record = store.find_run(args.run)
+    if args.run_id:
+        record = store.find_run(args.run_id)
         if record is None:
-            raise PipelineError(f"no run {args.run!r} (see `pipeloom runs {args.file}`)")
+            raise PipelineError(f"no run {args.run_id!r} (see `pipeloom runs {args.file}`)")
         print(f"run {record.id}  {record.status}  experiment {record.experiment}")
         if record.parameters:
             print("parameters: " + ", ".join(f"{k}={v}" for k, v in record.parameters.items()))
