@@ -69,7 +69,19 @@ def fonts() -> tuple[QFont, QFont, QFont]:
 
 # -- icons ----------------------------------------------------------------------------------
 
-_ICON_DIRS = [Path(__file__).resolve().parents[2] / "resources" / "icons"]
+
+def _icon_dirs() -> list[Path]:
+    dirs = [Path(__file__).resolve().parents[2] / "resources" / "icons"]
+    try:  # an installed (non-editable) copy ships resources/ as pipeloom_resources
+        import pipeloom_resources
+
+        dirs.append(Path(pipeloom_resources.__file__).parent / "icons")
+    except ImportError:
+        pass
+    return dirs
+
+
+_ICON_DIRS = _icon_dirs()
 _ICONS: dict[str, QImage | None] = {}
 ICON_SIZE = 18.0
 

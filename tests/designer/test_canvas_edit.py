@@ -1,0 +1,313 @@
+"""Editing on the canvas: move, delete, rename in place, drops, problems, themes, minimap."""
+
+from __future__ import annotations
+
+from canvas_helpers import body_pos, drag, open_canvas, send_mouse, title_pos
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from designer.canvas import set_canvas_theme, style
+from designer.canvas.view import NODE_TYPE_MIME
+from engine import changes as ch
+from engine.model import Node, Pipeline, Ref
+
+
+def test_moving_nodes_is_one_undo_step_snapped_to_the_grid(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    scene.select_nodes(["prep", "train"])
+    start = body_pos(scene, "prep")
+    drag(view, start, start + QPointF(67, 43), steps=6)
+    assert doc.pipeline.nodes["prep"].position == (360.0, 40.0)  # 367, 43 snapped to 20
+    assert doc.pipeline.nodes["train"].position == (660.0, 40.0)
+    assert doc.undo_stack.count() == 1
+    assert scene.nodes["prep"].pos() == QPointF(360, 40)
+    wire = scene.wires[("train", "data")]
+    assert wire.path().pointAtPercent(0) == scene.nodes["prep"].port_scene_pos("out", "out")
+    doc.undo_stack.undo()
+    assert doc.pipeline.nodes["prep"].position == (300.0, 0.0)
+    assert scene.nodes["prep"].pos() == QPointF(300, 0)
+    assert scene.nodes["train"].pos() == QPointF(600, 0)
+    assert wire.path().pointAtPercent(1) == scene.nodes["train"].port_scene_pos("in", "data")
+
+
+def test_a_click_without_moving_changes_nothing(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    drag(view, body_pos(scene, "prep"), body_pos(scene, "prep"), steps=1)
+    assert doc.undo_stack.count() == 0
+    assert scene.selected_nodes() == ["prep"]
+
+
+def test_delete_key_removes_nodes_and_wires_in_one_step_and_undo_restores(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    before = doc.pipeline.copy()
+    scene.select_nodes(["prep"])
+    scene.wires[("train", "data")].setSelected(True)
+    view.setFocus()
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Delete)
+    assert "prep" not in doc.pipeline.nodes and "prep" not in scene.nodes
+    assert scene.wires == {}
+    assert doc.pipeline.nodes["train"].input("data").source is None
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert doc.pipeline == before
+    assert set(scene.wires) == {("prep", "table"), ("train", "data")}
+    assert scene.nodes["prep"].pos() == QPointF(300, 0)
+
+
+def test_deleting_only_a_wire_disconnects(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    scene.wires[("prep", "table")].setSelected(True)
+    assert view.delete_selection()
+    assert doc.pipeline.nodes["prep"].input("table").source is None
+    assert set(scene.nodes) == set(doc.pipeline.nodes)
+
+
+def _double_click(view, scene_pos):
+    send_mouse(view, QEvent.Type.MouseButtonPress, scene_pos)
+    send_mouse(
+        view,
+        QEvent.Type.MouseButtonRelease,
+        scene_pos,
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.NoButton,
+    )
+    send_mouse(view, QEvent.Type.MouseButtonDblClick, scene_pos)
+    send_mouse(
+        view,
+        QEvent.Type.MouseButtonRelease,
+        scene_pos,
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.NoButton,
+    )
+
+
+def test_rename_in_place_commits_on_enter_and_references_follow(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    view.setFocus()
+    _double_click(view, title_pos(scene, "prep"))
+    editor = scene.nodes["prep"].editor
+    assert editor is not None and editor.toPlainText() == "prep"
+    QTest.keyClicks(view.viewport(), "clean")  # replaces the selected name
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Return)
+    assert "clean" in doc.pipeline.nodes and "prep" not in doc.pipeline.nodes
+    assert doc.pipeline.nodes["train"].input("data").source == Ref("clean", "out")
+    assert "clean" in scene.nodes and scene.wires[("train", "data")].source == "clean"
+    assert scene.nodes["clean"].editor is None
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert "prep" in scene.nodes and scene.wires[("train", "data")].source == "prep"
+
+
+def test_rename_refuses_invalid_and_clashing_names_and_esc_cancels(qtbot):
+    doc, view, scene, messages = open_canvas(qtbot)
+    view.setFocus()
+    editor = scene.start_rename("prep")
+    editor.setPlainText("train")
+    editor.commit()
+    assert any("already exists" in m for m in messages)
+    editor = scene.start_rename("prep")
+    editor.setPlainText("9 lives")
+    editor.commit()
+    assert any("not a valid node name" in m for m in messages)
+    _double_click(view, title_pos(scene, "prep"))
+    QTest.keyClicks(view.viewport(), "other")
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Escape)
+    assert scene.nodes["prep"].editor is None
+    assert doc.undo_stack.count() == 0
+    assert list(doc.pipeline.nodes) == ["titanic", "files", "prep", "train", "report"]
+
+
+def test_model_edits_from_elsewhere_update_the_canvas(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    doc.push(ch.RenamePort("prep", "out", "out", "cleaned"))
+    assert scene.wires[("train", "data")].output == "cleaned"
+    assert [p.name for p in scene.nodes["prep"].ports if p.direction == "out"] == ["cleaned"]
+    doc.push(ch.RemovePort("prep", "out", "cleaned"))
+    assert ("train", "data") not in scene.wires
+    doc.undo_stack.undo()
+    assert scene.wires[("train", "data")].output == "cleaned"
+    doc.push(ch.Group([ch.MoveNode("titanic", (40, 400)), ch.MoveNode("files", (40, 600))]))
+    assert scene.nodes["titanic"].pos() == QPointF(40, 400)
+
+
+def test_problems_show_as_badges_on_nodes_and_ports(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    doc.validate_now()
+    assert ("in", "table") not in scene.nodes["prep"]._port_problems
+    doc.push(ch.SetPortField("prep", "in", "table", "source", Ref("ghost")))
+    problems = doc.validate_now()
+    assert any(
+        p.node == "prep" and p.field and p.field.startswith("inputs.table") for p in problems
+    )
+    item = scene.nodes["prep"]
+    assert item.problems()
+    assert ("in", "table") in item._port_problems
+    assert "ghost" in item.toolTip()
+    doc.undo_stack.undo()
+    doc.validate_now()
+    assert ("in", "table") not in scene.nodes["prep"]._port_problems
+    assert ("in", "extra") in scene.nodes["train"]._port_problems  # unconnected input
+
+
+def test_run_status_hook(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    scene.set_run_status("prep", "Running")
+    assert scene.nodes["prep"].run_status() == "Running"
+    scene.clear_run_status()
+    assert scene.nodes["prep"].run_status() is None
+
+
+def test_palette_drop_creates_a_node_where_it_is_dropped(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    data = QMimeData()
+    data.setData(NODE_TYPE_MIME, b"spark-step")
+    at = view.mapFromScene(QPointF(900, 500))
+    event = QDropEvent(
+        QPointF(at),
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    view.dropEvent(event)
+    added = [n for n in doc.pipeline.nodes if n.startswith("spark_step")]
+    assert len(added) == 1
+    assert doc.pipeline.nodes[added[0]].position == (900.0, 500.0)
+    assert scene.selected_nodes() == added
+
+
+def test_file_drop_adds_datasets_relative_to_the_pipeline(qtbot, tmp_path):
+    from designer.canvas import make_canvas
+    from designer.document import Document
+
+    (tmp_path / "sales.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "events").mkdir()
+    doc = Document(Pipeline("p"), path=tmp_path / "pipeline.yaml")
+    view = make_canvas(doc)
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.show()
+    data = QMimeData()
+    data.setUrls(
+        [
+            QUrl.fromLocalFile(str(tmp_path / "sales.csv")),
+            QUrl.fromLocalFile(str(tmp_path / "events")),
+        ]
+    )
+    event = QDropEvent(
+        QPointF(QPoint(100, 100)),
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    view.dropEvent(event)
+    sales, events = doc.pipeline.nodes["sales"], doc.pipeline.nodes["events"]
+    assert sales.params == {
+        "kind": "tabular",
+        "path": "sales.csv",
+        "format.type": "csv",
+        "format.header": True,
+    }
+    assert events.params["path"] == "events"
+    assert doc.undo_stack.count() == 1
+
+
+def test_theme_switch_repaints_with_the_dark_palette(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    try:
+        set_canvas_theme("dark")
+        view.resetCachedContent()
+        image = view.grab().toImage()
+        assert image.pixelColor(3, 3).name() == style.DARK.background
+        set_canvas_theme("light")
+        view.resetCachedContent()
+        image = view.grab().toImage()
+        assert image.pixelColor(3, 3).name() == style.LIGHT.background
+    finally:
+        set_canvas_theme("light")
+
+
+def test_far_zoom_draws_simplified_nodes(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    view.set_zoom(0.2)
+    view.centerOn(scene.nodes["prep"].sceneBoundingRect().center())
+    image = view.grab().toImage()
+    centre = view.mapFromScene(scene.nodes["prep"].sceneBoundingRect().center())
+    # at 20% a node is a solid block of its kind's accent colour
+    assert image.pixelColor(centre.x(), centre.y()).name() == style.LIGHT.accent("spark-step")
+
+
+def test_minimap_shows_for_large_graphs_and_navigates(qtbot):
+    p = Pipeline("wide")
+    for i in range(40):
+        p.nodes[f"d{i}"] = Node(
+            f"d{i}", "dataset", {"path": "x.csv"}, position=(i * 300.0, (i % 5) * 150.0)
+        )
+    doc, view, scene, _ = open_canvas(qtbot, p, size=(900, 600))
+    view.reset_zoom()
+    view.centerOn(QPointF(0, 0))
+    QApplication.processEvents()
+    assert view.minimap.isVisible()
+    view.minimap.rebuild()
+    target = view.minimap._to_map(scene.nodes["d35"].sceneBoundingRect()).center()
+    QTest.mouseClick(view.minimap, Qt.MouseButton.LeftButton, pos=target.toPoint())
+    assert view.visible_scene_rect().contains(scene.nodes["d35"].sceneBoundingRect().center())
+    view.fit_to_view()
+    assert not view.minimap.isVisible()
+
+
+def test_zoom_keeps_the_point_under_the_cursor(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    anchor = QPointF(300, 200)
+    before = view.mapToScene(anchor.toPoint())
+    view.zoom_by(1.8, anchor)
+    after = view.mapToScene(anchor.toPoint())
+    assert abs(before.x() - after.x()) < 1.5 and abs(before.y() - after.y()) < 1.5
+    assert abs(view.zoom() - 1.8) < 1e-6
+
+
+def test_middle_drag_pans(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    before = view.mapToScene(QPoint(100, 100))
+    start = view.mapToScene(QPoint(400, 400))
+    send_mouse(
+        view,
+        QEvent.Type.MouseButtonPress,
+        start,
+        Qt.MouseButton.MiddleButton,
+        Qt.MouseButton.MiddleButton,
+    )
+    send_mouse(
+        view,
+        QEvent.Type.MouseMove,
+        start + QPointF(-120, -60),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.MiddleButton,
+    )
+    send_mouse(
+        view,
+        QEvent.Type.MouseButtonRelease,
+        start + QPointF(-120, -60),
+        Qt.MouseButton.MiddleButton,
+        Qt.MouseButton.NoButton,
+    )
+    after = view.mapToScene(QPoint(100, 100))
+    assert round(after.x() - before.x()) == 120 and round(after.y() - before.y()) == 60
+    assert doc.undo_stack.count() == 0
+
+
+def test_auto_layout_is_one_step_without_overlaps(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    assert view.auto_layout()
+    assert doc.undo_stack.count() == 1
+    rects = [scene.nodes[n].mapRectToScene(scene.nodes[n].rect()) for n in scene.nodes]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            assert not a.intersects(b)
+    xs = {n: scene.nodes[n].pos().x() for n in scene.nodes}
+    assert xs["titanic"] < xs["prep"] < xs["train"]
+    doc.undo_stack.undo()
+    assert scene.nodes["prep"].pos() == QPointF(300, 0)
