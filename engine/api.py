@@ -623,3 +623,18 @@ class Pipeline:
         pipeline = self.to_model()
         yamlio.save(pipeline, os.fspath(path))
         return pipeline
+
+    def submit(
+        self,
+        experiment: str | None = None,
+        regenerate_outputs: bool = False,
+        parameters: dict[str, Any] | None = None,
+        path: str | os.PathLike | None = None,
+    ):
+        """Start a run in the background (the seed's Experiment.submit); returns a PipelineRun.
+
+        `path`: the pipeline file that locates the project (default ./<name>.yaml, not written).
+        """
+        from .api_run import submit
+
+        return submit(self.to_model(), experiment, regenerate_outputs, parameters, path=path)

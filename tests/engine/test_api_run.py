@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from scriptproject import ScriptProject
 
 from engine.api_run import submit
@@ -32,3 +34,25 @@ def test_submit_runs_in_the_background_and_reports_steps_and_logs(tmp_path, caps
         submit(project.pipeline, regenerate_outputs=True).wait_for_completion(show_output=False)
         == "Completed"
     )
+
+
+def test_seed_style_pipeline_submit(tmp_path, monkeypatch):
+    from engine.api import CpuPool, Dataset, OutputFileDatasetConfig, Pipeline, ScriptStep
+
+    project = ScriptProject(tmp_path / "proj")
+    project.data("in.txt", "seed\n")
+    monkeypatch.chdir(project.root)
+    raw = Dataset.File.from_files("data/in.txt")
+    out = OutputFileDatasetConfig(name="out")
+    step = ScriptStep(
+        script_name="step.py",
+        name="copy",
+        inputs=[raw.as_named_input("inp").as_download()],
+        outputs=[out],
+        compute_target=CpuPool("pool", workers=1),
+        source_directory="code",
+    )
+    run = Pipeline([step], name="seedling").submit(experiment="exp", path="pipeline.yaml")
+    assert run.wait_for_completion(show_output=False) == "Completed"
+    [copy] = run.get_steps()
+    assert (Path(copy.outputs["out"]) / "part-0.txt").read_text() == "seed\ncopy\n"
