@@ -1,0 +1,142 @@
+"""`pipeloom-designer [FILE] [--screenshot OUT.png] [--size WxH] [--theme light|dark]`.
+
+With --screenshot the window is laid out offscreen (no display needed), rendered to a PNG, and
+the program exits: for documentation and for checking the GUI on headless machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes.util
+import os
+import sys
+from pathlib import Path
+
+ORGANIZATION = "Pipeloom"
+APPLICATION = "Pipeloom Designer"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="pipeloom-designer", description="Design and run Pipeloom pipelines."
+    )
+    parser.add_argument("file", nargs="?", help="pipeline file to open (.yaml)")
+    parser.add_argument(
+        "--screenshot", metavar="OUT.png", help="render the window to a PNG and exit"
+    )
+    parser.add_argument("--size", default="1440x900", help="window size for --screenshot (WxH)")
+    parser.add_argument(
+        "--theme", choices=("system", "light", "dark"), help="colour theme (default: the saved one)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+        if w < 200 or h < 150:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--size must look like 1440x900, got {args.size!r}")
+    args.width, args.height = w, h
+    return args
+
+
+def choose_platform(screenshot: bool) -> None:
+    """Use the offscreen platform for screenshots when there is no display to talk to."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        if sys.platform.startswith("linux"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def xcb_problem() -> str | None:
+    """Why Qt's xcb platform plugin would abort on this machine, if we can tell in advance."""
+    if not sys.platform.startswith("linux"):
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    uses_xcb = platform.startswith("xcb") or (
+        not platform and os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    )
+    if not uses_xcb:
+        return None
+    if ctypes.util.find_library("xcb-cursor") is None:
+        return (
+            "Qt needs the library libxcb-cursor0 to show windows on X11; install it "
+            "(Debian/Ubuntu: sudo apt install libxcb-cursor0), or run with "
+            "--screenshot / QT_QPA_PLATFORM=offscreen."
+        )
+    return None
+
+
+def render_screenshot(window, out: str, width: int, height: int) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    window.resize(width, height)
+    window.show()
+    for _ in range(3):
+        QApplication.processEvents()
+    window.zoom_fit()
+    QApplication.processEvents()
+    image = window.grab()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(out, "PNG"):
+        raise OSError(f"could not write {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    choose_platform(bool(args.screenshot))
+    problem = xcb_problem()
+    if problem:
+        print(f"pipeloom-designer: {problem}", file=sys.stderr)
+        return 2
+
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationDisplayName("Pipeloom")
+
+    from designer.mainwindow import MainWindow
+    from designer.theme import ThemeManager, icon
+
+    themes = ThemeManager.instance()
+    if args.theme:
+        themes.apply(args.theme, store=not args.screenshot)
+    app.setWindowIcon(icon("app"))
+    window = MainWindow()
+    if args.screenshot:
+        # a screenshot shows the file as it is: no recovery prompts, nothing remembered
+        window.files.autosave_timer.stop()
+        if args.file:
+            from designer.document import Document
+            from designer.files import read_pipeline
+            from engine.problems import PipelineError
+
+            try:
+                pipeline = read_pipeline(args.file)
+            except PipelineError as e:
+                print(f"pipeloom-designer: {e}", file=sys.stderr)
+                return 2
+            window.set_document(Document(pipeline, Path(args.file).absolute()))
+        try:
+            render_screenshot(window, args.screenshot, args.width, args.height)
+        except OSError as e:
+            print(f"pipeloom-designer: {e}", file=sys.stderr)
+            return 2
+        return 0
+    if args.file:
+        window.files.open(args.file)
+    else:
+        window.files.offer_untitled_recovery()
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,412 @@
+"""The inspector: a form generated from the selected node's ParamSpecs, plus its ports.
+
+With nothing selected it edits the pipeline's own name, description and datastore. Every edit is
+an engine change pushed on the document's undo stack (typing in one field merges into one step);
+the form observes the document, so undo/redo and edits made elsewhere show up here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer.document import Document
+from designer.inspector_fields import (
+    ChoiceField,
+    FieldContext,
+    FieldEditor,
+    MemoryField,
+    editor_for,
+    set_problem_style,
+)
+from designer.inspector_ports import PortsSection
+from designer.theme import ThemeManager
+from engine import changes as ch
+from engine import registry
+from engine.model import Event, valid_name
+from engine.problems import Problem
+from engine.registry import ParamSpec
+
+DESCRIPTION = ParamSpec(
+    "description", "text", "Description", "What this node is for (saved in the file)."
+)
+PIPELINE_FIELDS = (
+    ParamSpec("name", "string", "Name", "The pipeline's name.", required=True),
+    ParamSpec("description", "text", "Description", "What the pipeline does."),
+    ParamSpec(
+        "datastore",
+        "directory",
+        "Datastore",
+        "Folder for run outputs and registered datasets, relative to the pipeline file "
+        "(default .pipeloom/datastore).",
+        default=".pipeloom/datastore",
+    ),
+)
+LABEL_WIDTH = 116  # one label column across every group of the form
+_STRUCTURAL = {"port_added", "port_removed", "port_renamed", "node_added", "node_removed"}
+
+
+def _section_title(text: str) -> QLabel:
+    label = QLabel(text.upper())
+    label.setObjectName("sectionTitle")
+    return label
+
+
+class Inspector(QWidget):
+    """Edits the selected node (or the pipeline when none is selected)."""
+
+    def __init__(self, dialogs: Callable[[], Any], parent=None):
+        super().__init__(parent)
+        self._dialogs = dialogs
+        self.document: Document | None = None
+        self.node_name: str | None = None
+        self.editors: dict[str, FieldEditor] = {}
+        self.ports: PortsSection | None = None
+        self._problems: list[Problem] = []
+        self._rebuild_pending = False
+        self._multi = 0
+
+        self.icon_label = QLabel(self)
+        self.icon_label.setFixedSize(28, 28)
+        self.title = QLineEdit(self)
+        self.title.setObjectName("inspectorTitle")
+        self.title.setToolTip("The node's name; wires and `from:` references follow a rename.")
+        self.title.editingFinished.connect(self._rename_node)
+        self.title_label = QLabel(self)
+        self.title_label.setObjectName("inspectorTitle")
+        self.subtitle = QLabel(self)
+        self.subtitle.setObjectName("inspectorSubtitle")
+        self.subtitle.setWordWrap(True)
+        head = QHBoxLayout()
+        head.setSpacing(8)
+        head.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
+        names = QVBoxLayout()
+        names.setSpacing(2)
+        names.addWidget(self.title)
+        names.addWidget(self.title_label)
+        names.addWidget(self.subtitle)
+        head.addLayout(names, 1)
+
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.help_line = QLabel(self)
+        self.help_line.setObjectName("helpLine")
+        self.help_line.setWordWrap(True)
+        self.help_line.setMinimumHeight(34)
+        self.help_line.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        line = QFrame(self)
+        line.setObjectName("separator")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 8, 8)
+        layout.setSpacing(8)
+        layout.addLayout(head)
+        layout.addWidget(self.scroll, 1)
+        layout.addWidget(line)
+        layout.addWidget(self.help_line)
+        ThemeManager.instance().themeChanged.connect(lambda _n: self._update_header())
+        self._rebuild()
+
+    # -- wiring --------------------------------------------------------------------
+    def set_document(self, document: Document | None) -> None:
+        if self.document is not None:
+            self.document.modelEvent.disconnect(self._on_model_event)
+            self.document.problemsChanged.disconnect(self._on_problems)
+        self.document = document
+        self.node_name = None
+        self._problems = list(document.problems) if document else []
+        if document is not None:
+            document.modelEvent.connect(self._on_model_event)
+            document.problemsChanged.connect(self._on_problems)
+        self._rebuild()
+
+    def set_selection(self, names: list[str]) -> None:
+        """The canvas selection: one node is inspected; none shows the pipeline."""
+        name = names[0] if len(names) == 1 else None
+        self._multi = len(names) if len(names) > 1 else 0
+        if name != self.node_name or self._multi:
+            self.node_name = name
+            self._rebuild()
+
+    def node(self):
+        if self.document is None or self.node_name is None:
+            return None
+        return self.document.pipeline.nodes.get(self.node_name)
+
+    def _context(self) -> FieldContext:
+        return FieldContext(
+            pipeline=lambda: self.document.pipeline,
+            node=lambda: self.node_name,
+            base_dir=self._base_dir,
+            dialogs=self._dialogs,
+        )
+
+    def _base_dir(self, param: str) -> Path:
+        """Entry files and dependency lists are relative to the source directory."""
+        base = self.document.base_dir
+        node = self.node()
+        s = registry.spec(node.type) if node else None
+        if s is not None and s.is_step and param != "source_directory":
+            return base / str(node.params.get("source_directory") or ".")
+        return base
+
+    # -- building ------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        self._rebuild_pending = False
+        self.editors = {}
+        self.ports = None
+        body = QWidget()
+        self._body_layout = QVBoxLayout(body)
+        self._body_layout.setContentsMargins(0, 0, 6, 12)
+        self._body_layout.setSpacing(4)
+        node = self.node()
+        if self.document is None:
+            pass
+        elif self._multi:
+            self._empty_state(f"{self._multi} nodes selected")
+        elif node is None:
+            self._build_pipeline_form()
+        else:
+            self._build_node_form(node)
+        self._body_layout.addStretch(1)
+        old = self.scroll.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        self.scroll.setWidget(body)
+        self._update_header()
+        self._apply_problems()
+        self.help_line.setText("")
+
+    def _empty_state(self, text: str) -> None:
+        label = QLabel(text)
+        label.setObjectName("emptyState")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._body_layout.addSpacing(24)
+        self._body_layout.addWidget(label)
+
+    def _form(self, title: str) -> QFormLayout:
+        self._body_layout.addWidget(_section_title(title))
+        form = QFormLayout()
+        form.setContentsMargins(0, 2, 0, 6)
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(7)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        self._body_layout.addLayout(form)
+        return form
+
+    def _add_editor(self, form: QFormLayout, spec: ParamSpec, value, on_edit) -> FieldEditor:
+        editor = editor_for(spec, self._context())
+        editor.set_value(value)
+        editor.edited.connect(on_edit)
+        editor.focused.connect(self.help_line.setText)
+        label = QLabel(spec.label + (" *" if spec.required else ""))
+        label.setToolTip(spec.help)
+        label.setWordWrap(True)
+        label.setFixedWidth(LABEL_WIDTH)
+        label.setBuddy(editor.main_widget())
+        if spec.kind in ("list", "mapping", "text"):
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            label.setContentsMargins(0, 6, 0, 0)
+        form.addRow(label, editor)
+        self.editors[spec.name] = editor
+        return editor
+
+    def _build_node_form(self, node) -> None:
+        s = registry.spec(node.type)
+        form = self._form("General")
+        self._add_editor(form, DESCRIPTION, node.description, self._edit_param("description"))
+        if s is None:
+            self._empty_state(f"Unknown node type {node.type!r}: its settings cannot be edited.")
+            return
+        groups: dict[str, list[ParamSpec]] = {}
+        for p in s.params:
+            groups.setdefault(p.group, []).append(p)
+        for group, params in groups.items():
+            form = form if group == "General" else self._form(group)
+            for p in params:
+                self._add_editor(form, p, node.params.get(p.name), self._edit_param(p.name))
+        if s.ports.inputs or s.ports.outputs or node.inputs or node.outputs:
+            self.ports = PortsSection(lambda: self.document, lambda: self.node_name)
+            self.ports.rebuild()
+            self._body_layout.addWidget(self.ports)
+
+    def _build_pipeline_form(self) -> None:
+        p = self.document.pipeline
+        form = self._form("Pipeline")
+        for spec in PIPELINE_FIELDS:
+            self._add_editor(form, spec, getattr(p, spec.name), self._edit_meta(spec.name))
+        hint = QLabel(
+            "Select a node on the canvas to edit it. Computes, environments and parameters "
+            "are in the Pipeline panel."
+        )
+        hint.setObjectName("helpLine")
+        hint.setWordWrap(True)
+        self._body_layout.addSpacing(8)
+        self._body_layout.addWidget(hint)
+
+    def _update_header(self) -> None:
+        node = self.node()
+        editable = node is not None
+        self.title.setVisible(editable)
+        self.title_label.setVisible(not editable)
+        theme = ThemeManager.instance()
+        if node is not None:
+            s = registry.spec(node.type)
+            if self.title.text() != node.name:
+                self.title.setText(node.name)
+            self.subtitle.setText(s.title if s else f"Unknown type {node.type}")
+            icon_name = s.icon.removesuffix(".svg") if s else "pipeline"
+        else:
+            self.title_label.setText(
+                self.document.pipeline.name if self.document else "No pipeline"
+            )
+            self.subtitle.setText("Pipeline settings" if self.document else "")
+            icon_name = "pipeline"
+        self.icon_label.setPixmap(theme.icon(icon_name).pixmap(28, 28))
+
+    # -- edits ---------------------------------------------------------------------
+    def _edit_param(self, key: str):
+        def push(value) -> None:
+            node = self.node()
+            if node is None:
+                return
+            current = node.description if key == "description" else node.params.get(key)
+            if value == current and type(value) is type(current):
+                return
+            label = DESCRIPTION.label if key == "description" else self._label_of(node, key)
+            self.document.push(
+                ch.SetParam(node.name, key, value),
+                f"Edit {label} of {node.name}",
+                merge_key=(node.name, key),
+            )
+
+        return push
+
+    @staticmethod
+    def _label_of(node, key: str) -> str:
+        s = registry.spec(node.type)
+        p = s.param(key) if s else None
+        return p.label if p else key
+
+    def _edit_meta(self, key: str):
+        def push(value) -> None:
+            if key == "name" and not value:
+                self.editors[key].set_problem("The pipeline needs a name")
+                return
+            if getattr(self.document.pipeline, key) == value:
+                return
+            self.document.push(
+                ch.SetEntry("meta", key, value), f"Edit pipeline {key}", merge_key=("meta", key)
+            )
+
+        return push
+
+    def _rename_node(self) -> None:
+        node = self.node()
+        new = self.title.text().strip()
+        if node is None or new == node.name:
+            set_problem_style(self.title, None)
+            return
+        if not valid_name(new):
+            error = f"{new!r} is not a valid name: letters, digits, _ and -"
+        elif new in self.document.pipeline.nodes:
+            error = f"a node named {new!r} already exists"
+        else:
+            old = node.name
+            self.document.push(ch.RenameNode(old, new), f"Rename {old} to {new}")
+            error = None
+        set_problem_style(self.title, error)
+
+    # -- observation ---------------------------------------------------------------
+    def _on_model_event(self, event: Event) -> None:
+        kind, data = event.kind, event.data
+        if kind in ("batch_begin", "batch_end", "node_moved"):
+            return
+        if kind == "node_renamed" and data.get("old") == self.node_name:
+            self.node_name = event.node
+            self._update_header()
+            return
+        if kind == "node_removed" and event.node == self.node_name:
+            self.node_name = None
+            self._schedule_rebuild()
+            return
+        if self.node_name is None:
+            if kind == "pipeline_changed" and data.get("section") == "meta":
+                editor = self.editors.get(data.get("key"))
+                if editor is not None:
+                    editor.set_value(data.get("new"))
+                self._update_header()
+            return
+        if kind == "node_changed" and event.node == self.node_name:
+            editor = self.editors.get(data.get("key"))
+            if editor is not None:
+                editor.set_value(data.get("new"))
+        elif kind == "port_changed" and event.node == self.node_name and self.ports:
+            self.ports.port_changed(data["direction"], data["name"], data["field"], data["new"])
+        elif kind in _STRUCTURAL or kind == "node_renamed":
+            # sources offered to inputs list other nodes' outputs; rebuild once per burst
+            if self.ports is not None:
+                self._schedule_rebuild(ports_only=True)
+        elif kind == "pipeline_changed" and data.get("section") in ("computes", "environments"):
+            for editor in self.editors.values():
+                if isinstance(editor, ChoiceField):
+                    editor.refresh_options()
+
+    def _schedule_rebuild(self, ports_only: bool = False) -> None:
+        if self._rebuild_pending:
+            return
+        self._rebuild_pending = True
+        QTimer.singleShot(0, self._rebuild_ports if ports_only else self._rebuild)
+
+    def _rebuild_ports(self) -> None:
+        self._rebuild_pending = False
+        if self.ports is not None and self.node() is not None:
+            self.ports.rebuild()
+            self._apply_problems()
+        else:
+            self._rebuild()
+
+    def flush(self) -> None:
+        """Run a pending rebuild now (tests, and before reading the form)."""
+        if self._rebuild_pending:
+            self._rebuild_ports() if self.ports is not None else self._rebuild()
+
+    def _on_problems(self, problems: list[Problem]) -> None:
+        self._problems = list(problems)
+        self._apply_problems()
+
+    def _apply_problems(self) -> None:
+        mine = [p for p in self._problems if p.node == self.node_name]
+        if self.node_name is None:
+            mine = [p for p in mine if p.field in {s.name for s in PIPELINE_FIELDS}]
+        for key, editor in self.editors.items():
+            if isinstance(editor, MemoryField) and editor.local_problem:
+                continue
+            msgs = [
+                p.message
+                for p in mine
+                if p.field and (p.field == key or p.field.startswith(key + "."))
+            ]
+            editor.set_problem("\n".join(msgs) if msgs else None)
+        if self.ports is not None:
+            self.ports.set_problems([(p.field, p.message) for p in mine if p.field])
+
+    def field_problem(self, key: str) -> bool:
+        editor = self.editors.get(key)
+        return bool(editor and editor.main_widget().property("problem"))

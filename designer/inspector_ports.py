@@ -1,0 +1,337 @@
+"""The inspector's ports section: a card per input (name, source, kind, mode, optional) and per
+output (name, kind, format, register_as, destination), with add, rename and remove.
+
+Renaming is one engine RenamePort, so argument templates and downstream `from:` follow in one
+undo step. Field edits are pushed with merge keys so typing in a field is one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer.document import Document
+from designer.inspector_fields import set_problem_style
+from designer.theme import bind_icon
+from engine import changes as ch
+from engine import registry
+from engine.model import InputPort, OutputPort, Ref, output_names, valid_name
+
+_HELP = {
+    "name": "The port's name: arguments refer to it as {inputs.NAME} / {outputs.NAME}.",
+    "source": "The node (and output) this input reads.",
+    "kind": "tabular: rows read with a format; file: the files themselves, passed as paths.",
+    "mode": "direct: the path/URI as is; mount: the original path, checked for changes; "
+    "download: a private copy in the step's working folder.",
+    "optional": "The step runs even when this input is not connected.",
+    "format": "How the step writes this output (Spark writes a folder of part files).",
+    "register_as": "Register the completed output as a new version of this dataset name.",
+    "destination": "Also publish the completed output at this path in the datastore.",
+}
+
+
+def _combo(items: list[tuple[str, object]], current: object) -> QComboBox:
+    box = QComboBox()
+    for text, data in items:
+        box.addItem(text, data)
+    if current is not None and box.findData(current) < 0:
+        box.addItem(f"{current} (unknown)", current)
+    box.setCurrentIndex(max(0, box.findData(current)))
+    return box
+
+
+class PortCard(QFrame):
+    """One port's fields. `widgets[field]` is the editor of that field."""
+
+    def __init__(self, section: PortsSection, direction: str, port: InputPort | OutputPort):
+        super().__init__()
+        self.setObjectName("portCard")
+        self.section = section
+        self.direction = direction
+        self.port_name = port.name
+        self.widgets: dict[str, QWidget] = {}
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 6, 0, 8)
+        outer.setSpacing(4)
+        top = QHBoxLayout()
+        self.name_edit = QLineEdit(port.name)
+        self.name_edit.setToolTip(_HELP["name"])
+        self.name_edit.editingFinished.connect(self._rename)
+        self.widgets["name"] = self.name_edit
+        remove = QToolButton()
+        remove.setToolTip(f"Remove {'input' if direction == 'in' else 'output'} {port.name}")
+        bind_icon(remove, "delete")
+        remove.clicked.connect(lambda: section.remove_port(direction, self.port_name))
+        self.remove_button = remove
+        top.addWidget(self.name_edit, 1)
+        top.addWidget(remove)
+        outer.addLayout(top)
+        form = QFormLayout()
+        form.setContentsMargins(10, 0, 0, 0)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(4)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        outer.addLayout(form)
+        if direction == "in":
+            self._input_fields(form, port)
+        else:
+            self._output_fields(form, port)
+        for field, w in self.widgets.items():
+            if field != "name":
+                w.setToolTip(_HELP.get(field, ""))
+
+    # -- inputs --------------------------------------------------------------------
+    def _input_fields(self, form: QFormLayout, port: InputPort) -> None:
+        rules = self.section.rules()
+        sources = [("Not connected", None)] + [(s, s) for s in self.section.source_choices()]
+        current = str(port.source) if port.source else None
+        src = _combo(sources, current)
+        src.activated.connect(lambda i: self._set("source", src.itemData(i)))
+        kinds = [("Same as source", None)] + [(k, k) for k in rules.input_kinds]
+        kind = _combo(kinds, port.kind)
+        kind.activated.connect(lambda i: self._set("kind", kind.itemData(i)))
+        modes = [(f"Default ({rules.default_mode})", None)] + [(m, m) for m in rules.input_modes]
+        mode = _combo(modes, port.mode)
+        mode.activated.connect(lambda i: self._set("mode", mode.itemData(i)))
+        optional = QCheckBox()
+        optional.setChecked(port.optional)
+        optional.toggled.connect(lambda on: self._set("optional", bool(on)))
+        for label, field, w in (
+            ("From", "source", src),
+            ("As", "kind", kind),
+            ("Mode", "mode", mode),
+            ("Optional", "optional", optional),
+        ):
+            self.widgets[field] = w
+            form.addRow(label, w)
+
+    # -- outputs -------------------------------------------------------------------
+    def _output_fields(self, form: QFormLayout, port: OutputPort) -> None:
+        rules = self.section.rules()
+        kind = _combo([(k, k) for k in rules.output_kinds], port.kind)
+        kind.activated.connect(lambda i: self._set("kind", kind.itemData(i)))
+        fmt_type = (port.format or {}).get("type")
+        fmt = _combo([("Default", None)] + [(f, f) for f in registry.FORMATS], fmt_type)
+        fmt.activated.connect(lambda i: self._set_format(fmt.itemData(i)))
+        register = QLineEdit(port.register_as or "")
+        register.setPlaceholderText("not registered")
+        register.textEdited.connect(lambda t: self._set("register_as", t or None, merge=True))
+        dest = QLineEdit(port.destination or "")
+        dest.setPlaceholderText("run folder only")
+        dest.textEdited.connect(lambda t: self._set("destination", t or None, merge=True))
+        for label, field, w in (
+            ("Kind", "kind", kind),
+            ("Format", "format", fmt),
+            ("Register as", "register_as", register),
+            ("Destination", "destination", dest),
+        ):
+            self.widgets[field] = w
+            form.addRow(label, w)
+
+    def _set_format(self, fmt_type: str | None) -> None:
+        node = self.section.node()
+        port = node.output(self.port_name) if node else None
+        if port is None:
+            return
+        fmt = dict(port.format or {})
+        if fmt_type is None:
+            fmt.pop("type", None)
+        else:
+            fmt["type"] = fmt_type
+        self._set("format", fmt)
+
+    # -- edits ---------------------------------------------------------------------
+    def _set(self, field: str, value, merge: bool = False) -> None:
+        self.section.set_field(self.direction, self.port_name, field, value, merge)
+
+    def _rename(self) -> None:
+        new = self.name_edit.text().strip()
+        if new == self.port_name:
+            set_problem_style(self.name_edit, None, _HELP["name"])
+            return
+        error = self.section.rename_port(self.direction, self.port_name, new)
+        set_problem_style(self.name_edit, error, _HELP["name"])
+
+    def update_field(self, field: str, value) -> None:
+        """Show a field's new value without emitting (undo/redo, edits elsewhere)."""
+        w = self.widgets.get(field)
+        if w is None:
+            return
+        w.blockSignals(True)
+        if isinstance(w, QLineEdit):
+            text = "" if value is None else str(value)
+            if w.text() != text:
+                w.setText(text)
+        elif isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        elif isinstance(w, QComboBox):
+            data = value.get("type") if field == "format" and isinstance(value, dict) else value
+            data = str(data) if field == "source" and data is not None else data
+            w.setCurrentIndex(max(0, w.findData(data)))
+        w.blockSignals(False)
+
+
+class PortsSection(QWidget):
+    """Inputs and outputs of the inspected node."""
+
+    def __init__(self, document: Callable[[], Document], node: Callable[[], str | None]):
+        super().__init__()
+        self._document = document
+        self._node_name = node
+        self.cards: dict[tuple[str, str], PortCard] = {}
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+
+    def document(self) -> Document:
+        return self._document()
+
+    def node(self):
+        name = self._node_name()
+        return self.document().pipeline.nodes.get(name) if name else None
+
+    def rules(self) -> registry.PortRules:
+        node = self.node()
+        s = registry.spec(node.type) if node else None
+        return s.ports if s else registry.PortRules(inputs=True, outputs=True)
+
+    def source_choices(self) -> list[str]:
+        """``node`` or ``node.output`` of every other node's outputs."""
+        me = self._node_name()
+        found = []
+        for other in self.document().pipeline.nodes.values():
+            if other.name == me:
+                continue
+            if other.type == "dataset":
+                found.append(other.name)
+            else:
+                found += [str(Ref(other.name, out)) for out in output_names(other)]
+        return found
+
+    def rebuild(self) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.cards.clear()
+        node = self.node()
+        if node is None:
+            return
+        rules = self.rules()
+        for direction, title, allowed, ports in (
+            ("in", "Inputs", rules.inputs, node.inputs),
+            ("out", "Outputs", rules.outputs, node.outputs),
+        ):
+            if not allowed and not ports:
+                continue
+            heading = QLabel(title.upper())
+            heading.setObjectName("sectionTitle")
+            self._layout.addWidget(heading)
+            for port in ports:
+                card = PortCard(self, direction, port)
+                self.cards[(direction, port.name)] = card
+                self._layout.addWidget(card)
+            if not ports:
+                empty = QLabel(f"No {title.lower()}")
+                empty.setObjectName("helpLine")
+                self._layout.addWidget(empty)
+            add = QPushButton(f"Add {'input' if direction == 'in' else 'output'}")
+            add.setObjectName(f"add_{direction}")
+            bind_icon(add, "add")
+            add.setEnabled(allowed)
+            add.clicked.connect(lambda _=False, d=direction: self.add_port(d))
+            row = QHBoxLayout()
+            row.addWidget(add)
+            row.addStretch(1)
+            holder = QWidget()
+            holder.setLayout(row)
+            row.setContentsMargins(0, 2, 0, 4)
+            self._layout.addWidget(holder)
+
+    # -- edits ---------------------------------------------------------------------
+    def add_port(self, direction: str) -> str:
+        node = self.node()
+        base = "input" if direction == "in" else "output"
+        taken = {p.name for p in node.ports(direction)}
+        name, i = base, 2
+        while name in taken:
+            name, i = f"{base}_{i}", i + 1
+        port = InputPort(name) if direction == "in" else OutputPort(name)
+        self.document().push(ch.AddPort(node.name, direction, port), f"Add {base} {name}")
+        card = self.cards.get((direction, name))
+        if card is not None:
+            card.name_edit.setFocus()
+            card.name_edit.selectAll()
+        return name
+
+    def remove_port(self, direction: str, name: str) -> None:
+        node = self.node()
+        if node is not None:
+            self.document().push(ch.RemovePort(node.name, direction, name), f"Remove port {name}")
+
+    def rename_port(self, direction: str, old: str, new: str) -> str | None:
+        """Rename; returns an error message instead when `new` cannot be used."""
+        node = self.node()
+        if node is None:
+            return None
+        if not valid_name(new):
+            return (
+                f"{new!r} is not a valid name: letters, digits, _ and -, not starting with a digit"
+            )
+        try:
+            self.document().push(
+                ch.RenamePort(node.name, direction, old, new), f"Rename port {old} to {new}"
+            )
+        except ValueError as e:
+            return str(e)
+        return None
+
+    def set_field(self, direction: str, port: str, field: str, value, merge: bool) -> None:
+        node = self.node()
+        if node is None:
+            return
+        current = getattr(node.ports(direction)[node.port_index(direction, port)], field)
+        if field == "source":
+            value = Ref.parse(value) if value else None
+        if current == value:
+            return
+        change = ch.SetPortField(node.name, direction, port, field, value)
+        if field == "source":
+            change.label = "Connect" if value else "Disconnect"
+        key = (node.name, direction, port, field) if merge else None
+        self.document().push(change, f"Edit {port} {field}", merge_key=key)
+
+    # -- observation ---------------------------------------------------------------
+    def port_changed(self, direction: str, name: str, field: str, value) -> None:
+        card = self.cards.get((direction, name))
+        if card is not None:
+            card.update_field(field, value)
+
+    def set_problems(self, problems: list[tuple[str, str]]) -> None:
+        """Mark the fields of cards whose port has problems (field ``inputs.X[.from]``...)."""
+        target_of = {"from": "source", "as": "kind", "mode": "mode", "format": "format"}
+        for (direction, name), card in self.cards.items():
+            prefix = f"{'inputs' if direction == 'in' else 'outputs'}.{name}"
+            by_widget: dict[str, list[str]] = {}
+            for field, message in problems:
+                if field != prefix and not field.startswith(prefix + "."):
+                    continue
+                sub = field[len(prefix) + 1 :].split(".")[0] if field != prefix else ""
+                widget = target_of.get(sub, sub if sub in card.widgets else "name")
+                by_widget.setdefault(widget, []).append(message)
+            for field, w in card.widgets.items():
+                msgs = by_widget.get(field)
+                set_problem_style(w, "\n".join(msgs) if msgs else None, _HELP.get(field, ""))

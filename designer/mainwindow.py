@@ -1,0 +1,248 @@
+"""The main window: the canvas in the middle, palette, inspector, problems and pipeline panels
+docked around it, menus and toolbar, title with the unsaved mark, state kept in QSettings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow
+
+from designer.actions import WindowActions
+from designer.canvas.scene import PipelineScene
+from designer.canvas.view import CanvasView
+from designer.dialogs import Dialogs
+from designer.document import Document
+from designer.files import FileController
+from designer.inspector import Inspector
+from designer.palette import Palette
+from designer.pipeline_editors import PipelineEditors
+from designer.problems_panel import ProblemsPanel
+from designer.theme import ThemeManager, icon
+
+
+class MainWindow(QMainWindow):
+    """One pipeline document in one window."""
+
+    def __init__(self, dialogs: Dialogs | None = None, recovery_dir=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.setWindowIcon(icon("app"))
+        self.dialogs = dialogs or Dialogs()
+        self.dialogs.parent = self
+        self.document: Document | None = None
+        self.scene: PipelineScene | None = None
+        self.view: CanvasView | None = None
+        self.palette_panel = Palette()
+        self.inspector = Inspector(lambda: self.dialogs)
+        self.problems_panel = ProblemsPanel()
+        self.pipeline_panel = PipelineEditors(report=self.show_message)
+        self.palette_dock = self._dock(
+            "Nodes", "paletteDock", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector_dock = self._dock(
+            "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.problems_dock = self._dock(
+            "Problems", "problemsDock", self.problems_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.pipeline_dock = self._dock(
+            "Pipeline", "pipelineDock", self.pipeline_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.tabifyDockWidget(self.problems_dock, self.pipeline_dock)
+        self.problems_dock.raise_()
+        self.resizeDocks(
+            [self.palette_dock, self.inspector_dock], [220, 400], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.files = FileController(self, recovery_dir)
+        self.window_actions = WindowActions(self)
+        self.window_actions.build_menus()
+        self.toolbar = self.window_actions.build_toolbar()
+        for dock in (
+            self.palette_dock,
+            self.inspector_dock,
+            self.problems_dock,
+            self.pipeline_dock,
+        ):
+            self.window_actions.panels_menu.addAction(dock.toggleViewAction())
+        self.problem_count = QLabel()
+        self.statusBar().addPermanentWidget(self.problem_count)
+        self.statusBar().setSizeGripEnabled(False)
+
+        self.palette_panel.addRequested.connect(self.add_node_at_center)
+        self.problems_panel.revealRequested.connect(self.reveal_node)
+        self.problems_panel.countsChanged.connect(self._show_counts)
+        self.files.openFailed.connect(self.problems_panel.set_file_problems)
+        ThemeManager.instance().themeChanged.connect(lambda _n: self._refresh_theme())
+        self.set_document(Document())
+        self.restore_window_state()
+
+    def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- document ------------------------------------------------------------------
+    def set_document(self, document: Document) -> None:
+        old, old_scene = self.document, self.scene
+        self.document = document
+        self.scene = PipelineScene(document, self)
+        # the view connects to its scene when built, so each document gets a fresh view
+        old_view, self.view = self.view, CanvasView(self.scene, self)
+        self.view.message.connect(self.show_message)
+        self.view.addActions(self.window_actions.canvas_actions)
+        self.setCentralWidget(self.view)
+        if old_view is not None:
+            old_view.deleteLater()
+        self.scene.selectionChanged.connect(self._on_selection)
+        self.scene.message.connect(self.show_message)
+        document.modifiedChanged.connect(self.setWindowModified)
+        document.pathChanged.connect(lambda _p: self.update_title())
+        document.problemsChanged.connect(self.problems_panel.set_problems)
+        self.window_actions.undo_group.addStack(document.undo_stack)
+        self.window_actions.undo_group.setActiveStack(document.undo_stack)
+        self.inspector.set_document(document)
+        self.pipeline_panel.set_document(document)
+        self.problems_panel.set_file_problems(None, [])
+        if old is not None:
+            self.window_actions.undo_group.removeStack(old.undo_stack)
+            old.close()
+            old.deleteLater()
+        if old_scene is not None:
+            old_scene.deleteLater()
+        self.setWindowModified(document.modified)
+        self.update_title()
+        self._on_selection()
+        document.validate_now()
+        self.zoom_fit()
+
+    def update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.display_name()}[*] — Pipeloom")
+        if self.document.path:
+            self.setWindowFilePath(str(self.document.path))
+
+    def _on_selection(self) -> None:
+        names = self.scene.selected_nodes() if self.scene else []
+        self.inspector.set_selection(names)
+        self.window_actions.set_canvas_enabled(
+            bool(names) or bool(self.scene and self.scene.selected_wires())
+        )
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    def _show_counts(self, errors: int, warnings: int) -> None:
+        if not errors and not warnings:
+            self.problem_count.setText("No problems")
+        else:
+            parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
+            parts += [f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else []
+            self.problem_count.setText(" · ".join(parts))
+        self.problems_dock.setWindowTitle(
+            f"Problems ({errors + warnings})" if errors + warnings else "Problems"
+        )
+
+    # -- canvas commands -----------------------------------------------------------
+    def add_node_at_center(self, node_type: str) -> str | None:
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        return self.scene.add_node(node_type, centre - QPointF(90, 40))
+
+    def reveal_node(self, name: str, _field: str = "") -> None:
+        item = self.scene.nodes.get(name) if self.scene else None
+        if item is None:
+            return
+        self.scene.select_nodes([name])
+        self.view.centerOn(item)
+        self.view.setFocus()
+        self.inspector_dock.show()
+
+    def delete_selection(self) -> None:
+        self.view.delete_selection()
+
+    def select_all(self) -> None:
+        self.scene.select_all()
+
+    def copy(self) -> bool:
+        return self.view.copy()
+
+    def cut(self) -> bool:
+        return self.view.cut()
+
+    def paste(self) -> list[str]:
+        return self.view.paste()
+
+    def duplicate(self) -> list[str]:
+        return self.view.duplicate()
+
+    def zoom_in(self) -> None:
+        self.view.zoom_in()
+
+    def zoom_out(self) -> None:
+        self.view.zoom_out()
+
+    def zoom_fit(self) -> None:
+        self.view.fit_to_view()
+
+    def auto_layout(self) -> bool:
+        return self.view.auto_layout()
+
+    def validate(self) -> None:
+        problems = self.document.validate_now()
+        errors = sum(p.is_error for p in problems)
+        self.show_message(
+            "The pipeline is valid"
+            if not problems
+            else f"{len(problems)} problem(s), {errors} error(s)"
+        )
+        if problems:
+            self.problems_dock.show()
+            self.problems_dock.raise_()
+
+    # -- theme ---------------------------------------------------------------------
+    def set_theme(self, choice: str) -> None:
+        ThemeManager.instance().apply(choice)
+        self.window_actions.sync_theme_choice()
+
+    def _refresh_theme(self) -> None:
+        self.setWindowIcon(icon("app"))
+        self.problems_panel.set_problems(self.document.problems if self.document else [])
+
+    # -- window state --------------------------------------------------------------
+    def restore_window_state(self) -> None:
+        s = QSettings()
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1360, 860)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    def save_window_state(self) -> None:
+        s = QSettings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        self.files.remove_recovery()
+        self.files.autosave_timer.stop()
+        self.save_window_state()
+        event.accept()
+
+    def quit_application(self) -> None:
+        QApplication.closeAllWindows()
