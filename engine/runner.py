@@ -386,19 +386,25 @@ class Runner:
                 self._finish_step(name, Status.FAILED, f"internal error: {e!r}")
 
     def _wait(self, step: StepPlan, process: StepProcess, backend: Backend, launch) -> int:
+        """The exit code; progress is polled on a side thread (a timed wait would add latency)."""
         source = _quietly(backend.progress_source, launch)
+        if source is None:
+            return process.wait()
+        stop = threading.Event()
+
+        def poll_progress() -> None:
+            while not stop.wait(0.5):
+                for u in _quietly(source.poll) or []:
+                    self._emit(Progress(step.name, u.job, u.stage, u.done, u.total))
+
+        poller = threading.Thread(target=poll_progress, name=f"pipeloom-progress-{step.name}")
+        poller.start()
         try:
-            while True:
-                try:
-                    return process.wait(timeout=0.5)
-                except Exception:  # TimeoutExpired: poll progress and wait again
-                    pass
-                if source is not None:
-                    for u in _quietly(source.poll) or []:
-                        self._emit(Progress(step.name, u.job, u.stage, u.done, u.total))
+            return process.wait()
         finally:
-            if source is not None:
-                _quietly(source.close)
+            stop.set()
+            poller.join()
+            _quietly(source.close)
 
     def _build_launch(
         self, step: StepPlan, workdir: Path, code: Path
