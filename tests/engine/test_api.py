@@ -29,7 +29,8 @@ DATASTORE = "workspaceblobstore"  # stands for the seed's `ws.get_default_datast
 
 
 def seed_titanic_pipeline() -> Pipeline:
-    """The seed notebook's pipeline, ported: the same calls, laptop-sized Spark resources."""
+    """The seed notebook's pipeline, ported: the same calls, laptop-sized Spark resources
+    (no executor count or cores: a local master has none to set)."""
     titanic_tabular_dataset = Dataset.Tabular.from_delimited_files(
         path=[(DATASTORE, "data/Titanic.csv")]
     )
@@ -64,8 +65,6 @@ def seed_titanic_pipeline() -> Pipeline:
         driver_memory="1g",
         driver_cores=1,
         executor_memory="1g",
-        executor_cores=1,
-        num_executors=1,
         conf={"spark.sql.shuffle.partitions": 4},
     )
 
