@@ -6,6 +6,7 @@ Data and code are hashed by content. A file's digest is cached in the run store 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -85,15 +86,70 @@ class Hasher:
                 rels.append(os.path.normpath(os.path.join(rel_dir, name)).replace(os.sep, "/"))
         return hash_json(["folder", self.files(path, sorted(rels))])
 
-    def code(self, source_dir: Path) -> str:
-        """Fingerprint of a source directory's counted files (ignore rules and caches excluded)."""
+    def code(self, source_dir: Path, exclude: set[str] = frozenset()) -> str:
+        """Fingerprint of a source directory's counted files (ignore rules and caches excluded).
+
+        `exclude`: relative paths left out (other steps' entry files this step does not import).
+        """
         root = source_dir.resolve()
-        return hash_json(["code", self.files(root, source_files(root))])
+        rels = [r for r in source_files(root) if r not in exclude]
+        return hash_json(["code", self.files(root, rels)])
 
     def flush(self) -> None:
         """Store the digests computed since the last flush."""
         new, self._new = self._new, []
         self.cache.cache_digests(new)
+
+
+def local_imports(entry: Path, root: Path) -> set[str]:
+    """Relative paths of the modules under `root` that `entry` imports, transitively (static).
+
+    The plan uses it only to leave another step's entry file out of a step's code fingerprint;
+    every other file of the folder always counts. Dynamic imports (importlib) are not seen.
+    """
+    root = root.resolve()
+    found: set[str] = set()
+    todo = [entry.resolve()]
+    while todo:
+        path = todo.pop()
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        package = path.parent
+        for node in ast.walk(tree):
+            names: list[tuple[Path, list[str]]] = []
+            if isinstance(node, ast.Import):
+                names = [(root, a.name.split(".")) for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = root
+                if node.level:
+                    base = package
+                    for _ in range(node.level - 1):
+                        base = base.parent
+                parts = node.module.split(".") if node.module else []
+                names = [(base, parts)] + [(base, [*parts, a.name]) for a in node.names]
+            for base, parts in names:
+                for candidate in _module_files(base, parts):
+                    try:
+                        rel = candidate.resolve().relative_to(root).as_posix()
+                    except ValueError:
+                        continue
+                    if rel not in found:
+                        found.add(rel)
+                        todo.append(candidate)
+    return found
+
+
+def _module_files(base: Path, parts: list[str]) -> list[Path]:
+    """module.py or package/__init__.py for each prefix of a dotted name under `base`."""
+    files = []
+    for i in range(1, len(parts) + 1):
+        target = base.joinpath(*parts[:i])
+        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+            if candidate.is_file():
+                files.append(candidate)
+    return files
 
 
 def _sha256_file(path: Path) -> str:

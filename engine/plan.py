@@ -17,7 +17,7 @@ import networkx as nx
 
 from . import registry
 from .datastore import Datastore, parse_dataset_ref
-from .fingerprint import Hasher, hash_json, is_uri, output_fingerprint
+from .fingerprint import Hasher, hash_json, is_uri, local_imports, output_fingerprint
 from .graph import build_graph, execution_order
 from .model import Compute, Environment, Node, Pipeline, output_kind, templates_in
 from .problems import PipelineError, Problem, errors
@@ -345,7 +345,7 @@ class _PlanBuilder:
         parts = {
             "type": spec.type,
             "entry": os.path.relpath(entry, source_dir),
-            "code": self.hasher.code(source_dir),
+            "code": self.hasher.code(source_dir, self._other_entries(node, source_dir, entry)),
             "arguments": arguments,
             "parameters": used_params,
             "settings": {k: v for k, v in node.params.items() if k not in _NOT_FINGERPRINTED},
@@ -369,6 +369,26 @@ class _PlanBuilder:
             reason="",
             parameters=used_params,
         )
+
+    def _other_entries(self, node: Node, source_dir: Path, entry: Path) -> set[str]:
+        """Entry files of other steps in the same folder that this step does not import.
+
+        Two steps sharing a source_directory: editing one's script reruns only that step.
+        """
+        others = set()
+        for other in self.pipeline.nodes.values():
+            other_spec = registry.spec(other.type)
+            if other is node or other_spec is None or not other_spec.is_step:
+                continue
+            other_dir = self.base / str(other.params.get("source_directory") or ".")
+            other_entry = (
+                other_dir / str(other.params.get(other_spec.entry_param) or "")
+            ).resolve()
+            if other_entry != entry and source_dir in other_entry.parents:
+                others.add(other_entry.relative_to(source_dir).as_posix())
+        if not others:
+            return set()
+        return others - local_imports(entry, source_dir)
 
 
 def _format_of(node: Node) -> dict[str, Any]:

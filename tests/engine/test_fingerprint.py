@@ -93,3 +93,23 @@ def test_source_files_skip_caches_and_ignored_files_and_snapshot_copies_them(tmp
     assert copied == [".gitignore", "main.py", "pkg/util.py"]
     assert (tmp_path / "snap" / "pkg" / "util.py").read_text() == "X = 2\n"
     assert not (tmp_path / "snap" / "notes.tmp").exists()
+
+
+def test_local_imports_follow_absolute_relative_and_package_imports(tmp_path):
+    from engine.fingerprint import local_imports
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "main.py").write_text("import util\nfrom pkg import tools\nimport os\n")
+    (tmp_path / "util.py").write_text("from pkg.deep import x\n")
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tools.py").write_text("from . import helpers\n")
+    (tmp_path / "pkg" / "helpers.py").write_text("")
+    (tmp_path / "pkg" / "deep.py").write_text("")
+    (tmp_path / "other.py").write_text("")
+    assert local_imports(tmp_path / "main.py", tmp_path) == {
+        "util.py",
+        "pkg/__init__.py",
+        "pkg/tools.py",
+        "pkg/helpers.py",
+        "pkg/deep.py",
+    }

@@ -92,12 +92,29 @@ def test_second_run_reuses_and_edits_rerun_exactly_the_affected_steps(project):
     third, _ = project.run()
     assert statuses(third) == {"a": "Completed", "b": "Completed", "c": "Reused"}
 
-    # the code of c changes: c reruns (code dir is shared, so a and b also see a change)
+    # c's own script changes: only c reruns, though a and b share its source_directory
     with open(project.root / "code" / "c.py", "a") as f:
         f.write("# edited\n")
-    project.pipeline.nodes["c"].params["source_directory"] = "code"
     fourth, _ = project.run()
-    assert statuses(fourth)["c"] == "Completed"
+    assert statuses(fourth) == {"a": "Reused", "b": "Reused", "c": "Completed"}
+
+    # a shared module changes: every step of the folder reruns (only other steps' entry files
+    # are left out of a fingerprint; a module might be imported dynamically)
+    (project.root / "code" / "helper.py").write_text("VALUE = 1\n")
+    step_py = project.root / "code" / "step.py"
+    step_py.write_text("import helper  # noqa\n" + step_py.read_text())
+    project.run()
+    (project.root / "code" / "helper.py").write_text("VALUE = 2\n")
+    fifth, _ = project.run()
+    assert statuses(fifth) == {"a": "Completed", "b": "Completed", "c": "Completed"}
+
+    # c.py imports step.py's module: an edit of step.py now reruns c too
+    c_py = project.root / "code" / "c.py"
+    c_py.write_text("import step  # noqa\n")
+    project.run()
+    step_py.write_text(step_py.read_text() + "# edited\n")
+    sixth, _ = project.run()
+    assert statuses(sixth) == {"a": "Completed", "b": "Completed", "c": "Completed"}
 
 
 def test_an_edit_in_a_separate_source_directory_reruns_only_that_step(project):
