@@ -118,7 +118,7 @@ def format_float(value: float) -> str:
 
 def flow(value: Any, cache: dict, depth: int = 0) -> str | None:
     """Flow-style text of a value, or None when it is too deep for one line."""
-    if value.__class__ is dict:
+    if isinstance(value, dict):
         if depth > 2:
             return None
         parts = []
@@ -128,7 +128,7 @@ def flow(value: Any, cache: dict, depth: int = 0) -> str | None:
                 return None
             parts.append(f"{scalar(k, True, cache)}: {inner}")
         return "{" + ", ".join(parts) + "}"
-    if value.__class__ is list:
+    if isinstance(value, list):
         if depth > 2:
             return None
         parts = []
@@ -141,13 +141,22 @@ def flow(value: Any, cache: dict, depth: int = 0) -> str | None:
     return scalar(value, True, cache)
 
 
+def _collection(v: Any) -> type | None:
+    cls = v.__class__
+    if cls is dict or cls is list or cls is str:
+        return None if cls is str else cls
+    if isinstance(v, dict):
+        return dict
+    return list if isinstance(v, list) else None
+
+
 def emit_mapping(lines: list[str], data: dict, indent: int, cache: dict, block: tuple = ()) -> None:
     """Block mapping; values flow-style when they fit on the line, unless their key is in `block`."""
     pad = " " * indent
     for k, v in data.items():
         key = f"{pad}{scalar(k, False, cache)}:"
-        cls = v.__class__
-        if cls is dict or cls is list:
+        cls = _collection(v)
+        if cls is not None:
             if not v:
                 lines.append(f"{key} {{}}" if cls is dict else f"{key} []")
                 continue
@@ -168,8 +177,8 @@ def emit_mapping(lines: list[str], data: dict, indent: int, cache: dict, block: 
 def emit_sequence(lines: list[str], data: list, indent: int, cache: dict) -> None:
     pad = " " * indent
     for v in data:
-        cls = v.__class__
-        if cls is dict or cls is list:
+        cls = _collection(v)
+        if cls is not None:
             text = flow(v, cache)
             if text is not None and indent + 2 + len(text) <= WIDTH:
                 lines.append(f"{pad}- {text}")
@@ -193,15 +202,15 @@ def emit_document(data: dict, node_sections: tuple = ("nodes",)) -> str:
     lines: list[str] = []
     cache: dict = {}
     for k, v in data.items():
-        cls = v.__class__
-        if (cls is dict or cls is list) and v:
+        cls = _collection(v)
+        if cls is not None and v:
             lines.append(f"{scalar(k, False, cache)}:")
             if cls is list:
                 emit_sequence(lines, v, 2, cache)
             elif k in node_sections:
                 for name, node in v.items():
                     lines.append(f"  {scalar(name, False, cache)}:")
-                    if node.__class__ is dict and node:
+                    if isinstance(node, dict) and node:
                         emit_mapping(lines, node, 4, cache, NODE_BLOCK_KEYS)
                     else:
                         lines[-1] += " " + flow(node, cache)

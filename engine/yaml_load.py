@@ -52,6 +52,9 @@ _YAML11_FLOAT = re.compile(
 )
 # a plain scalar starting with none of these is text, whatever follows
 _MAYBE_TYPED = frozenset("-+0123456789.~nNtTfFyYoO<")
+_NUMBER_START = frozenset("-+0123456789.")
+_SPECIAL = frozenset((".i", ".I", ".n", ".N"))  # .inf / .nan: float() reads them without the dot
+_LEADING_ZERO = re.compile(r"0[0-9]+\Z")  # 09: text in YAML 1.1, the number 9 in YAML 1.2
 
 
 class YMap(dict):
@@ -72,33 +75,38 @@ class AmbiguousScalar(ValueError):
 
 def resolve_plain(text: str) -> Any:
     """The value of an unquoted scalar (strict core types); raises AmbiguousScalar."""
-    if not text or text[0] not in _MAYBE_TYPED:
-        return None if not text else text
-    if text in _NULLS:
+    if not text:
         return None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    if text in _YAML11_BOOLS:
-        raise AmbiguousScalar(
-            f"{text} is a YAML 1.1 boolean: write true or false, or quote it for text"
-        )
+    first = text[0]
+    if first not in _MAYBE_TYPED:
+        return text
+    if first not in _NUMBER_START:
+        if text in _NULLS:
+            return None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        if text in _YAML11_BOOLS:
+            raise AmbiguousScalar(
+                f"{text} is a YAML 1.1 boolean: write true or false, or quote it for text"
+            )
+        if text == "<<":
+            raise AmbiguousScalar("merge keys (<<) are not supported: write the keys out")
+        return text
     if _INT.match(text):
         return int(text)
     if _FLOAT.match(text):
-        return float(text)
-    if _YAML11_INT.match(text) or _YAML11_FLOAT.match(text):
+        return float(text.replace(".", "", 1)) if text.lstrip("+-")[:2] in _SPECIAL else float(text)
+    digits = text.lstrip("+-")
+    if _YAML11_INT.match(text) or _YAML11_FLOAT.match(text) or _LEADING_ZERO.match(digits):
         hint = ""
-        digits = text.lstrip("+-")
-        if len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit():
-            hint = f" (YAML 1.1 reads it as the octal number {int(text.replace('_', ''), 8)})"
+        if len(digits) > 1 and digits[0] == "0" and set(digits[1:]) <= set("01234567"):
+            hint = f" (YAML 1.1 reads it as the octal number {int(text, 8)})"
         raise AmbiguousScalar(
             f"{text} is an ambiguous number{hint}: write it as a plain decimal, "
             "or quote it for text"
         )
-    if text == "<<":
-        raise AmbiguousScalar("merge keys (<<) are not supported: write the keys out")
     return text
 
 
@@ -277,12 +285,15 @@ def parse_tree(text: str, path: str | None = None) -> Any:
                 break
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = exc.problem or exc.context or "malformed YAML"
-        if exc.context and exc.problem and exc.context_mark and exc.context_mark is not mark:
+        message = f"invalid YAML: {exc.problem or exc.context or 'malformed'}"
+        if "maximum nesting depth" in message:  # libyaml's own limit, met while scanning ahead
+            message = f"nesting is deeper than {MAX_DEPTH} levels"
+        elif exc.context and exc.problem and exc.context_mark and exc.context_mark is not mark:
             message = f"{message} ({exc.context} at line {exc.context_mark.line + 1})"
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
-        problems.append(Problem(None, None, "error", f"invalid YAML: {message}", line, column))
+        node, field = where(_path(stack)[:3])
+        problems.append(Problem(node, field, "error", message, line, column))
     except yaml.YAMLError as exc:
         problems.append(Problem(None, None, "error", f"invalid YAML: {exc}"))
     finally:
@@ -321,29 +332,22 @@ def decode(data: bytes, path: str | None = None) -> str:
             f"file is too large ({len(data)} bytes; pipeline files are at most {MAX_BYTES})",
             path,
         )
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise PipelineError(
-            [Problem(None, None, "error", "binary data, not a YAML text file", line)], path
-        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise PipelineError(
-            [
-                Problem(
-                    None,
-                    None,
-                    "error",
-                    f"not UTF-8 text (byte 0x{data[exc.start]:02x}): save the file as UTF-8",
-                    line,
-                    column,
-                )
-            ],
-            path,
-        ) from None
+        at = exc.start
+        nul = data.find(b"\x00")
+        binary = nul != -1
+        if binary:
+            at = min(at, nul)
+        line = data.count(b"\n", 0, at) + 1
+        column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+        message = (
+            "binary data, not a YAML text file"
+            if binary
+            else f"not UTF-8 text (byte 0x{data[at]:02x}): save the file as UTF-8"
+        )
+        raise PipelineError([Problem(None, None, "error", message, line, column)], path) from None
     return check_text(text, path)
 
 

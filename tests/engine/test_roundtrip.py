@@ -1,0 +1,359 @@
+"""Round trips: canonical files survive load+save byte for byte, load(dumps(p)) == p for any
+pipeline, and saving after an edit keeps the comments and key order a person wrote."""
+
+from __future__ import annotations
+
+import textwrap
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_yamlio import DESIGN_EXAMPLE
+
+from engine import registry, yamlio
+from engine.changes import AddNode, RemoveNode, RenameNode, RenamePort, SetEntry, SetParam
+from engine.model import Compute, Environment, InputPort, Node, OutputPort, Parameter, Pipeline, Ref
+from engine.yaml_emit import emit_document
+from engine.yaml_load import parse_tree
+
+# -- canonical text ------------------------------------------------------------------------
+
+
+def test_canonical_file_survives_load_and_save_byte_for_byte(tmp_path):
+    canonical = yamlio.dumps(yamlio.loads(DESIGN_EXAMPLE))
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(canonical)
+    p = yamlio.load(path)
+    yamlio.save(p)
+    assert path.read_text() == canonical
+    assert yamlio.dumps(yamlio.load(path)) == canonical
+
+
+def test_canonical_form_is_readable_and_ordered():
+    text = yamlio.dumps(yamlio.loads(DESIGN_EXAMPLE))
+    top = [line.split(":")[0] for line in text.splitlines() if line and line[0] != " "]
+    assert top == [
+        "pipeloom",
+        "name",
+        "description",
+        "datastore",
+        "computes",
+        "environments",
+        "parameters",
+        "nodes",
+        "export",
+    ]
+    assert (
+        '  link1-spark01: {type: spark, master: "local[*]", conf: {spark.ui.enabled: false}}'
+        in text
+    )
+    assert "    ui: {x: 260, y: 0}\n" in text
+    assert "      tabular_input: {from: titanic}\n" in text
+    assert '    format: {type: csv, header: true, delimiter: ",", encoding: utf-8}\n' in text
+    # node keys: type, description, the spec's parameter order, inputs, outputs, ui
+    train = text[text.index("  train:") :].splitlines()[1:9]
+    assert [line.split(":")[0].strip() for line in train] == [
+        "type",
+        "source_directory",
+        "script",
+        "arguments",
+        "compute",
+        "environment",
+        "allow_reuse",
+        "inputs",
+    ]
+
+
+def test_dumps_is_plain_yaml_any_reader_reads_the_same():
+    p = yamlio.loads(DESIGN_EXAMPLE)
+    text = yamlio.dumps(p)
+    assert yaml.safe_load(text) == yaml.safe_load(emit_document(parse_tree(text)))
+    assert yaml.safe_load(text)["nodes"]["dataprep"]["spark"]["driver_memory"] == "7g"
+
+
+# -- any text, any pipeline ------------------------------------------------------------------
+
+any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=24)
+
+
+@settings(max_examples=400, deadline=None)
+@given(any_text)
+def test_any_text_reads_back_as_itself_in_block_and_flow_context(value):
+    for doc in ({"k": value}, {"k": [value, "x"]}, {"k": {value: 1}}, {value: 2}):
+        text = emit_document(doc)
+        assert parse_tree(text) == doc, text
+        assert yaml.safe_load(text) == doc, text
+
+
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_\-]{0,8}", fullmatch=True)
+scalars = st.one_of(
+    any_text,
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False),
+    st.booleans(),
+)
+free_form = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(any_text, inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def param_value(p: registry.ParamSpec):
+    kind = p.kind
+    if kind == "choice":
+        return st.sampled_from(p.choices)
+    if kind == "integer":
+        return st.integers(0, 10**6)
+    if kind == "number":
+        return st.one_of(st.integers(), st.floats(allow_nan=False))
+    if kind == "boolean":
+        return st.booleans()
+    if kind == "memory":
+        return st.one_of(st.sampled_from(["7g", "512m"]), st.integers(1, 10**9), any_text)
+    if kind == "list":
+        return st.lists(scalars, max_size=4)
+    if kind == "mapping":
+        return st.dictionaries(any_text, scalars, max_size=3)
+    return any_text
+
+
+@st.composite
+def nodes(draw, name: str):
+    spec = draw(st.sampled_from(list(registry.NODE_SPECS.values())))
+    chosen = draw(st.lists(st.sampled_from(spec.params), unique_by=lambda p: p.name, max_size=6))
+    params = {p.name: draw(param_value(p)) for p in chosen}
+    inputs, outputs = [], []
+    if spec.ports.inputs:
+        for port in draw(st.lists(names, unique=True, max_size=3)):
+            source = draw(st.one_of(st.none(), st.builds(Ref, names, st.one_of(st.none(), names))))
+            inputs.append(
+                InputPort(
+                    port,
+                    source,
+                    draw(st.one_of(st.none(), st.sampled_from(registry.KINDS))),
+                    draw(st.one_of(st.none(), st.sampled_from(registry.INPUT_MODES))),
+                    draw(st.booleans()),
+                )
+            )
+    if spec.ports.outputs:
+        for port in draw(st.lists(names, unique=True, max_size=3)):
+            outputs.append(
+                OutputPort(
+                    port,
+                    draw(st.sampled_from(registry.KINDS)),
+                    draw(st.dictionaries(any_text, scalars, max_size=2)),
+                    draw(st.one_of(st.none(), any_text)),
+                    draw(st.one_of(st.none(), any_text)),
+                )
+            )
+    finite = st.floats(allow_nan=False, allow_infinity=False)
+    position = draw(st.one_of(st.none(), st.tuples(finite, finite)))
+    description = draw(st.one_of(st.none(), any_text))
+    return Node(name, spec.type, params, inputs, outputs, position, description)
+
+
+@st.composite
+def pipelines(draw):
+    p = Pipeline(draw(any_text), draw(st.one_of(st.none(), any_text)))
+    p.datastore = draw(st.one_of(st.none(), any_text))
+    for name in draw(st.lists(names, unique=True, max_size=3)):
+        p.computes[name] = Compute(
+            name,
+            draw(st.sampled_from(registry.COMPUTE_TYPES)),
+            draw(st.one_of(st.none(), any_text)),
+            draw(st.one_of(st.none(), st.integers(0, 64))),
+            draw(st.one_of(st.none(), any_text)),
+            draw(st.dictionaries(any_text, scalars, max_size=2)),
+        )
+    for name in draw(st.lists(names, unique=True, max_size=2)):
+        p.environments[name] = Environment(
+            name,
+            draw(st.lists(any_text, max_size=3)),
+            draw(st.one_of(st.none(), any_text)),
+            draw(st.one_of(st.none(), any_text)),
+        )
+    for name in draw(st.lists(names, unique=True, max_size=3)):
+        type_ = draw(st.sampled_from(registry.PARAMETER_TYPES))
+        default = {
+            "string": any_text,
+            "number": st.floats(allow_nan=False),
+            "integer": st.integers(),
+            "boolean": st.booleans(),
+        }[type_]
+        p.parameters[name] = Parameter(
+            name, type_, draw(st.one_of(st.none(), default)), draw(st.one_of(st.none(), any_text))
+        )
+    for name in draw(st.lists(names, unique=True, max_size=5)):
+        p.nodes[name] = draw(nodes(name))
+    p.export = draw(
+        st.dictionaries(
+            st.sampled_from(yamlio_export_targets()),
+            st.dictionaries(any_text, free_form, max_size=3),
+            max_size=3,
+        )
+    )
+    return p
+
+
+def yamlio_export_targets():
+    from engine.schema import EXPORT_TARGETS
+
+    return EXPORT_TARGETS
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines())
+def test_load_of_dumps_is_the_same_pipeline(p):
+    text = yamlio.dumps(p)
+    again = yamlio.loads(text)
+    assert again == p
+    assert yamlio.dumps(again) == text
+
+
+# -- saving after an edit keeps what a person wrote ----------------------------------------------
+
+HAND_WRITTEN = """\
+# Titanic, written by hand
+pipeloom: 1
+name: titanic
+nodes:
+  # the raw passenger list
+  titanic:
+    path: data/Titanic.csv   # shipped with the project
+    type: dataset
+    ui: {x: 0, y: 0}
+  dataprep:
+    type: spark-step
+    compute: spark   # the local pool
+    file: dataprep.py
+    inputs:
+      raw: {from: titanic}   # all rows
+    outputs:
+      prepared: {kind: tabular}
+    arguments: [--in, "{inputs.raw}", --out, "{outputs.prepared}"]
+  train:
+    type: script-step
+    script: train.py   # sklearn
+    inputs:
+      data: {from: dataprep.prepared}
+computes:
+  spark: {type: spark, master: "local[*]"}   # embedded
+"""
+
+
+def edit_and_save(tmp_path, *changes):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(HAND_WRITTEN)
+    p = yamlio.load(path)
+    for c in changes:
+        p.apply(c)
+    yamlio.save(p)
+    text = path.read_text()
+    assert yamlio.load(path) == p
+    return text
+
+
+def kept_comments(text: str) -> list[str]:
+    return [line.split("#", 1)[1].strip() for line in text.splitlines() if "#" in line]
+
+
+ALL_COMMENTS = [
+    "Titanic, written by hand",
+    "the raw passenger list",
+    "shipped with the project",
+    "the local pool",
+    "all rows",
+    "sklearn",
+    "embedded",
+]
+
+
+def test_set_param_keeps_comments_and_key_order(tmp_path):
+    text = edit_and_save(tmp_path, SetParam("train", "script", "fit.py"))
+    assert kept_comments(text) == ALL_COMMENTS
+    # the comment keeps its column; every other line is as the person wrote it
+    assert "    script: fit.py     # sklearn\n" in text
+    # the person's order: path before type, computes after nodes
+    assert text.index("path: data") < text.index("type: dataset")
+    assert text.index("computes:") > text.index("nodes:")
+    changed = [
+        (a, b) for a, b in zip(text.splitlines(), HAND_WRITTEN.splitlines(), strict=True) if a != b
+    ]
+    assert changed == [("    script: fit.py     # sklearn", "    script: train.py   # sklearn")]
+
+
+def test_add_node_keeps_everything_else(tmp_path):
+    new = Node("report", "script-step", {"script": "report.py"}, [InputPort("d", Ref("train"))])
+    text = edit_and_save(tmp_path, AddNode(new, 1))
+    assert kept_comments(text) == ALL_COMMENTS
+    assert text.index("  titanic:") < text.index("  report:") < text.index("  dataprep:")
+    assert "  report:\n    type: script-step\n    script: report.py\n    inputs:\n" in text
+
+
+def test_remove_node_keeps_the_other_comments(tmp_path):
+    text = edit_and_save(tmp_path, RemoveNode("train"))
+    assert "train" not in text
+    assert kept_comments(text)[:5] == ALL_COMMENTS[:5]
+    assert "embedded" in text
+
+
+def test_rename_port_rewrites_templates_and_keeps_comments(tmp_path):
+    text = edit_and_save(tmp_path, RenamePort("dataprep", "out", "prepared", "clean"))
+    assert kept_comments(text) == ALL_COMMENTS
+    assert "{outputs.clean}" in text and "from: dataprep.clean" in text
+    assert "      raw: {from: titanic}   # all rows\n" in text
+
+
+def test_rename_node_and_new_section_keep_comments(tmp_path):
+    text = edit_and_save(
+        tmp_path,
+        RenameNode("titanic", "passengers"),
+        SetEntry("environments", "sk", Environment("sk", ["scikit-learn>=1.4"])),
+        SetEntry("meta", "description", "yes"),  # text that needs quotes to stay text
+    )
+    assert "from: passengers" in text
+    assert 'description: "yes"' in text
+    assert "shipped with the project" not in text or "passengers" in text
+    assert kept_comments(text)[-1] == "embedded"
+
+
+def test_saving_a_new_copy_elsewhere_writes_canonical_text(tmp_path):
+    (tmp_path / "pipeline.yaml").write_text(HAND_WRITTEN)
+    p = yamlio.load(tmp_path / "pipeline.yaml")
+    (tmp_path / "copy.yaml").write_text(HAND_WRITTEN)
+    yamlio.save(p, tmp_path / "copy.yaml")
+    assert (tmp_path / "copy.yaml").read_text() == yamlio.dumps(p)
+    assert p.path == str(tmp_path / "copy.yaml")
+
+
+def test_a_file_broken_on_disk_is_replaced_by_the_model(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(HAND_WRITTEN)
+    p = yamlio.load(path)
+    path.write_text("pipeloom: 1\nnodes: [\n")
+    yamlio.save(p)
+    assert yamlio.load(path) == p
+
+
+def test_hand_written_text_kept_with_unusual_values(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            pipeloom: 1
+            name: x   # keep me
+            parameters:
+              big: {type: number, default: 1.5}
+            """
+        )
+    )
+    p = yamlio.load(path)
+    p.apply(SetEntry("parameters", "big", Parameter("big", "number", 1e20)))
+    p.apply(SetEntry("meta", "datastore", "012"))
+    yamlio.save(p)
+    text = path.read_text()
+    assert "# keep me" in text
+    assert yamlio.load(path) == p
