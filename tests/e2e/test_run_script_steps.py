@@ -171,3 +171,49 @@ def test_ctrl_c_cancels_kills_the_tree_and_exits_130(project):
     datastore = project / ".pipeloom" / "datastore"
     assert not list((datastore / "runs").glob("*/clean")) if (datastore / "runs").exists() else True
     assert not list((datastore / "tmp").glob("*/*")) if (datastore / "tmp").exists() else True
+
+
+def test_a_terminal_gets_a_live_status_line(project):
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "pipeline.yaml"],
+        cwd=project,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(60)
+    os.close(leader)
+    shown = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "\r\x1b[K[" in shown and "done" in shown and "running: clean" in shown
+    assert "[clean] step clean read 6 chars" in shown
+
+
+def test_logs_follow_prints_until_the_run_ends(project):
+    text = PIPELINE.replace('arguments: [--tag, "{parameters.tag}"]', "arguments: [--sleep, '2']")
+    (project / "pipeline.yaml").write_text(text)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "pipeline.yaml"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    for line in run.stdout:
+        if "step clean read" in line:
+            break
+    follow = pipeloom("logs", "pipeline.yaml", "latest", "--follow", cwd=project)
+    run.communicate(timeout=60)
+    assert follow.returncode == 0
+    assert "[clean]" in follow.stdout and "stdout: step report done" in follow.stdout
