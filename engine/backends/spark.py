@@ -21,8 +21,10 @@ from .connect_server import POOL, ConnectServer, ServerKey, server_env
 from .spark_boot import ARTIFACTS_ENV, PROGRESS_ENV, SQL_CONF_ENV
 from .spark_progress import ProgressFile, SparkUiProgress
 from .spark_settings import (
+    EXECUTOR_PARAMS,
     RESOURCES,
     StepSpark,
+    is_local,
     is_remote_connect,
     master_of,
     modules_zip,
@@ -185,8 +187,15 @@ class SparkBackend:
         """A shared server has one driver and one static conf: say what this step cannot get."""
         compute = launch.compute
         server_conf = {k: str(v) for k, v in compute.conf.items()}
+        local = is_local(master_of(compute))
         for param, value in settings.resources.items():
             key, _option, default = RESOURCES[param]
+            if local and param in EXECUTOR_PARAMS:
+                log(
+                    f"note: {param} = {value} has no effect with master {master_of(compute)}: "
+                    "in local mode the driver runs the tasks"
+                )
+                continue
             actual = server_conf.get(key, default)
             if actual is not None and str(actual) == value:
                 continue

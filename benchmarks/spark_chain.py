@@ -1,0 +1,253 @@
+"""3 chained Spark steps (200k-row CSV -> filter -> group -> sorted CSV), four ways, same run:
+
+  (a) submit x3   the 3 scripts as 3 sequential `spark-submit --master local[2]` commands
+  (b) floor       one Python process running the 3 steps as functions on one local SparkSession
+  cold            `pipeloom run FILE --regenerate-outputs` with no Spark server up
+  warm            a second run in a process that keeps its Connect server warm between runs
+                  (Runner with a shared BackendPool and keep_warm=True, as the designer does)
+
+Every variant's final CSV is compared with the floor's. Timings are wall clock, medians of
+--rounds rounds, variants interleaved so load from other processes hits all of them alike.
+Usage: .venv/bin/python benchmarks/spark_chain.py [--rounds 3] [--rows 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+STEPS = ("filter_rows", "group_totals", "sort_totals")
+MASTER = "local[2]"
+PYTHON = sys.executable
+
+
+def make_data(path: Path, rows: int) -> None:
+    rng = random.Random(7)
+    regions = ["north", "south", "east", "west", "centre"]
+    products = [f"p{i:02d}" for i in range(40)]
+    with open(path, "w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["id", "region", "product", "amount", "quantity"])
+        for i in range(rows):
+            out.writerow(
+                [
+                    i,
+                    rng.choice(regions),
+                    rng.choice(products),
+                    round(rng.uniform(0, 100), 2),
+                    rng.randint(1, 5),
+                ]
+            )
+
+
+PIPELINE = """\
+pipeloom: 1
+name: spark-chain
+datastore: .pipeloom/datastore
+computes:
+  local2: {{type: spark, master: "{master}"}}
+nodes:
+  orders:
+    type: dataset
+    kind: tabular
+    path: data/orders.csv
+    format: {{type: csv, header: true}}
+  filter_rows:
+    type: spark-step
+    compute: local2
+    source_directory: code
+    file: filter_rows.py
+    arguments: ["{{inputs.rows}}", "{{outputs.kept}}"]
+    inputs: {{rows: {{from: orders}}}}
+    outputs: {{kept: {{kind: tabular, format: {{type: parquet}}}}}}
+  group_totals:
+    type: spark-step
+    compute: local2
+    source_directory: code
+    file: group_totals.py
+    arguments: ["{{inputs.kept}}", "{{outputs.totals}}"]
+    inputs: {{kept: {{from: filter_rows.kept}}}}
+    outputs: {{totals: {{kind: tabular, format: {{type: parquet}}}}}}
+  sort_totals:
+    type: spark-step
+    compute: local2
+    source_directory: code
+    file: sort_totals.py
+    arguments: ["{{inputs.totals}}", "{{outputs.sorted}}"]
+    inputs: {{totals: {{from: group_totals.totals}}}}
+    outputs: {{sorted: {{kind: tabular, format: {{type: csv, header: true}}}}}}
+"""
+
+FLOOR = """
+import sys, importlib
+sys.path.insert(0, {code!r})
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master({master!r}).config("spark.ui.showConsoleProgress", "false").getOrCreate()
+paths = {paths!r}
+for name, (src, dst) in zip({steps!r}, paths):
+    importlib.import_module(name).run(spark, src, dst)
+spark.stop()
+"""
+
+WARM = """
+import sys, time
+from engine.backends import BackendPool
+from engine.plan import PlanOptions
+from engine.runner import Runner
+from engine.yamlio import load
+
+pipeline = load({file!r})
+pool = BackendPool()
+for attempt in range(2):
+    t0 = time.monotonic()
+    summary = Runner(pipeline, PlanOptions(regenerate_outputs=True), backends=pool,
+                     keep_warm=True).run()
+    took = time.monotonic() - t0
+    assert summary.status == "Completed", summary
+    print("run", attempt, round(took, 3), summary.run_id, flush=True)
+pool.close(keep_warm=False)
+"""
+
+
+def spark_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("SPARK_REMOTE", None)
+    env.update(
+        SPARK_LOCAL_IP="127.0.0.1",
+        PYSPARK_PYTHON=PYTHON,
+        PYSPARK_DRIVER_PYTHON=PYTHON,
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def timed(argv: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]:
+    t0 = time.monotonic()
+    done = subprocess.run(argv, cwd=cwd, env=env or spark_env(), capture_output=True, text=True)
+    took = time.monotonic() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[:3]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return took, done.stdout
+
+
+def final_rows(folder: Path) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for part in sorted(folder.glob("part-*.csv")):
+        with open(part, newline="") as handle:
+            rows.extend(list(csv.reader(handle))[1:])
+    return rows
+
+
+def latest_output(project: Path) -> Path:
+    runs = project / ".pipeloom" / "datastore" / "runs"
+    newest = max(runs.iterdir(), key=lambda p: p.stat().st_mtime)
+    return newest / "sort_totals" / "sorted"
+
+
+def run_submit(project: Path, spark_home: str) -> float:
+    out = project / "submit-out"
+    shutil.rmtree(out, ignore_errors=True)
+    src = str(project / "data" / "orders.csv")
+    paths = [
+        (src, str(out / "1")),
+        (str(out / "1"), str(out / "2")),
+        (str(out / "2"), str(out / "3")),
+    ]
+    total = 0.0
+    for name, (a, b) in zip(STEPS, paths, strict=True):
+        argv = [f"{spark_home}/bin/spark-submit", "--master", MASTER]
+        argv += ["--conf", "spark.ui.showConsoleProgress=false"]
+        argv += [str(project / "code" / f"{name}.py"), a, b]
+        total += timed(argv, project)[0]
+    return total
+
+
+def run_floor(project: Path) -> float:
+    out = project / "floor-out"
+    shutil.rmtree(out, ignore_errors=True)
+    src = str(project / "data" / "orders.csv")
+    paths = [
+        (src, str(out / "1")),
+        (str(out / "1"), str(out / "2")),
+        (str(out / "2"), str(out / "3")),
+    ]
+    code = FLOOR.format(code=str(project / "code"), master=MASTER, paths=paths, steps=STEPS)
+    return timed([PYTHON, "-c", code], project)[0]
+
+
+def run_cold(project: Path) -> float:
+    pipeloom = str(Path(PYTHON).with_name("pipeloom"))
+    argv = [pipeloom, "run", "pipeline.yaml", "--regenerate-outputs", "--quiet"]
+    return timed(argv, project)[0]
+
+
+def run_warm(project: Path) -> tuple[float, float]:
+    code = WARM.format(file=str(project / "pipeline.yaml"))
+    _took, out = timed([PYTHON, "-c", code], project)
+    times = [float(line.split()[2]) for line in out.splitlines() if line.startswith("run ")]
+    return times[0], times[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=200_000)
+    args = parser.parse_args()
+    from engine.backends.connect_server import spark_home
+
+    home = spark_home()
+    with tempfile.TemporaryDirectory(prefix="spark-chain-") as tmp:
+        project = Path(tmp)
+        (project / "data").mkdir()
+        make_data(project / "data" / "orders.csv", args.rows)
+        shutil.copytree(HERE / "spark_chain", project / "code")
+        (project / "pipeline.yaml").write_text(PIPELINE.format(master=MASTER))
+        times: dict[str, list[float]] = {
+            k: [] for k in ("submit", "floor", "cold", "warm1", "warm")
+        }
+        for round_no in range(args.rounds):
+            times["submit"].append(run_submit(project, home))
+            times["floor"].append(run_floor(project))
+            times["cold"].append(run_cold(project))
+            expected = final_rows(project / "floor-out" / "3")
+            assert final_rows(project / "submit-out" / "3") == expected, "submit differs"
+            assert final_rows(latest_output(project)) == expected, "pipeloom cold differs"
+            first, second = run_warm(project)
+            assert final_rows(latest_output(project)) == expected, "pipeloom warm differs"
+            times["warm1"].append(first)
+            times["warm"].append(second)
+            print(
+                f"round {round_no + 1}: "
+                + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
+                flush=True,
+            )
+        median = {k: statistics.median(v) for k, v in times.items()}
+        floor, submit = median["floor"], median["submit"]
+        print(
+            textwrap.dedent(f"""
+            | variant | median s | vs (b) floor | vs (a) submit x3 |
+            |---|---|---|---|
+            | (a) 3 x spark-submit --master {MASTER} | {submit:.2f} | {submit / floor:.2f}x | 1.00x |
+            | (b) one process, one local SparkSession | {floor:.2f} | 1.00x | {floor / submit:.2f}x |
+            | pipeloom run, cold (no server up) | {median["cold"]:.2f} | {median["cold"] / floor:.2f}x | {median["cold"] / submit:.2f}x |
+            | pipeloom warm run (server kept warm) | {median["warm"]:.2f} | {median["warm"] / floor:.2f}x | {median["warm"] / submit:.2f}x |
+            | (first run of that warm process) | {median["warm1"]:.2f} | {median["warm1"] / floor:.2f}x | {median["warm1"] / submit:.2f}x |
+            """)
+        )
+        print(f"rounds: {args.rounds}, rows: {args.rows}, load average: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
