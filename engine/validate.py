@@ -242,12 +242,12 @@ def _check_arguments(c: Checker, node: Node) -> None:
                 c.error(name, "arguments", f"argument {i + 1}: malformed template {m.group(0)}")
                 continue
             if ref not in known[section]:
-                what = {"inputs": "input", "outputs": "output", "parameters": "pipeline parameter"}
+                owner = {"inputs": "input of this step", "outputs": "output of this step"}
                 c.error(
                     name,
                     "arguments",
-                    f"argument {i + 1}: {m.group(0)} names no {what[section]} of "
-                    f"{'the pipeline' if section == 'parameters' else 'this step'}"
+                    f"argument {i + 1}: {m.group(0)} names no "
+                    f"{owner.get(section, 'parameter of the pipeline')}"
                     f"{_did_you_mean(ref, known[section])}",
                 )
             elif section in used:
