@@ -210,6 +210,10 @@ class Runner:
             for step in plan.steps.values():
                 if step.action == "reuse":
                     self._mark_reused(step)
+                else:
+                    self._emit(
+                        StatusChanged(run_id, step.name, Status.NOT_STARTED, t0, step.reason)
+                    )
             snapshots = self._take_snapshots(plan, run_dir)
             self._schedule(plan, run_dir, snapshots)
             return self._finish(run_id, t0, lock)
@@ -350,11 +354,12 @@ class Runner:
             try:
                 launch, mounted = self._build_launch(step, workdir, code)
                 backend = self.backends.for_step(step.compute, step.node)
+                with self._cond:  # known before command(): a cancel may interrupt its wait
+                    self._running[name].launch, self._running[name].backend = launch, backend
                 argv, env = backend.command(launch, note)
                 with self._cond:
                     if self._canceled or self._cancel_requested:
                         raise _Canceled()
-                    self._running[name].launch, self._running[name].backend = launch, backend
                     self._running[name].process = process = StepProcess(
                         argv, env, workdir, write_line
                     )
