@@ -118,7 +118,7 @@ class Inspector(QWidget):
         layout.addWidget(self.scroll, 1)
         layout.addWidget(line)
         layout.addWidget(self.help_line)
-        ThemeManager.instance().themeChanged.connect(lambda _n: self._update_header())
+        ThemeManager.instance().themeChanged.connect(self._on_theme)
         self._rebuild()
 
     # -- wiring --------------------------------------------------------------------
@@ -259,6 +259,9 @@ class Inspector(QWidget):
         hint.setWordWrap(True)
         self._body_layout.addSpacing(8)
         self._body_layout.addWidget(hint)
+
+    def _on_theme(self, _name: str) -> None:
+        self._update_header()
 
     def _update_header(self) -> None:
         node = self.node()

@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self.problems_panel.revealRequested.connect(self.reveal_node)
         self.problems_panel.countsChanged.connect(self._show_counts)
         self.files.openFailed.connect(self.problems_panel.set_file_problems)
-        ThemeManager.instance().themeChanged.connect(lambda _n: self._refresh_theme())
+        ThemeManager.instance().themeChanged.connect(self._refresh_theme)
         self.set_document(Document())
         self.restore_window_state()
 
@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self.scene.selectionChanged.connect(self._on_selection)
         self.scene.message.connect(self.show_message)
         document.modifiedChanged.connect(self.setWindowModified)
-        document.pathChanged.connect(lambda _p: self.update_title())
+        document.pathChanged.connect(self.update_title)
         document.problemsChanged.connect(self.problems_panel.set_problems)
         self.window_actions.undo_group.addStack(document.undo_stack)
         self.window_actions.undo_group.setActiveStack(document.undo_stack)
@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         document.validate_now()
         self.zoom_fit()
 
-    def update_title(self) -> None:
+    def update_title(self, _path: str = "") -> None:
         self.setWindowTitle(f"{self.document.display_name()}[*] — Pipeloom")
         if self.document.path:
             self.setWindowFilePath(str(self.document.path))
@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         ThemeManager.instance().apply(choice)
         self.window_actions.sync_theme_choice()
 
-    def _refresh_theme(self) -> None:
+    def _refresh_theme(self, _name: str = "") -> None:
         self.setWindowIcon(icon("app"))
         self.problems_panel.set_problems(self.document.problems if self.document else [])
 

@@ -57,7 +57,7 @@ class ProblemsPanel(QWidget):
         self._problems: list[Problem] = []
         self._file_problems: list[Problem] = []
         self._file_path: str | None = None
-        ThemeManager.instance().themeChanged.connect(lambda _name: self._rebuild())
+        ThemeManager.instance().themeChanged.connect(self._on_theme)
 
     # -- content -------------------------------------------------------------------
     def set_problems(self, problems: list[Problem]) -> None:
@@ -92,6 +92,9 @@ class ProblemsPanel(QWidget):
         item.setData(0, PROBLEM_ROLE, p)
         item.setToolTip(0, p.message)
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def _on_theme(self, _name: str) -> None:
+        self._rebuild()  # severity icons follow the theme
 
     def items(self) -> list[QTreeWidgetItem]:
         return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]

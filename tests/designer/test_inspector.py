@@ -1,0 +1,287 @@
+"""The inspector edits the selected node through undoable engine changes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
+
+from designer.inspector_fields import ChoiceField, ListField, MemoryField
+from tests.designer.conftest import flush
+
+
+def select(window, qtbot, name):
+    window.scene.select_nodes([name])
+    qtbot.wait(1)
+    assert window.inspector.node_name == name
+    return window.inspector
+
+
+def type_into(qtbot, widget, text):
+    widget.setFocus()
+    widget.selectAll()
+    qtbot.keyClicks(widget, text)
+
+
+def test_typing_burst_is_one_undo_step_and_undo_refreshes_form(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    edit = inspector.editors["file"].edit
+    stack = window.document.undo_stack
+    start = stack.count()
+    type_into(qtbot, edit, "prep_v2.py")
+    node = window.document.pipeline.nodes["dataprep"]
+    assert node.params["file"] == "prep_v2.py"
+    assert stack.count() == start + 1  # ten keystrokes, one step
+    stack.undo()
+    assert node.params["file"] == "dataprep.py"
+    assert edit.text() == "dataprep.py"
+    stack.redo()
+    assert edit.text() == "prep_v2.py"
+    assert window.isWindowModified()
+
+
+def test_memory_field_refuses_invalid_size(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    editor = inspector.editors["spark.driver_memory"]
+    assert isinstance(editor, MemoryField)
+    type_into(qtbot, editor.edit, "7 gigs")
+    node = window.document.pipeline.nodes["dataprep"]
+    assert node.params["spark.driver_memory"] == "7"  # the last valid prefix (bytes)
+    assert editor.edit.property("problem") is True
+    assert "unit" in editor.edit.toolTip()
+    editor.edit.selectAll()
+    qtbot.keyClicks(editor.edit, "7g")
+    assert node.params["spark.driver_memory"] == "7g"
+    assert editor.edit.property("problem") is False
+
+
+def test_choice_integer_and_boolean_editors(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    node = window.document.pipeline.nodes["dataprep"]
+    backend = inspector.editors["backend"]
+    assert isinstance(backend, ChoiceField)
+    backend.combo.activated.emit(backend.combo.findData("submit"))
+    assert node.params["backend"] == "submit"
+    backend.combo.activated.emit(0)  # "Default (auto)" unsets
+    assert "backend" not in node.params
+    cores = inspector.editors["spark.executor_cores"]
+    cores.box.setValue(3)
+    assert node.params["spark.executor_cores"] == 3
+    reuse = inspector.editors["allow_reuse"]
+    reuse.box.setChecked(False)
+    assert node.params["allow_reuse"] is False
+    window.document.undo_stack.undo()
+    assert reuse.box.isChecked()
+
+
+def test_compute_choices_are_filtered_by_compute_type(opened, qtbot):
+    inspector = select(opened, qtbot, "train")
+    combo: QComboBox = inspector.editors["compute"].combo
+    options = [combo.itemData(i) for i in range(combo.count())]
+    assert options == [None, "cpucluster"]
+    env = inspector.editors["environment"].combo
+    assert env.currentData() == "trainenv"
+
+
+def test_insert_template_is_one_click(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "train")
+    args: ListField = inspector.editors["arguments"]
+    sections = dict(args.templates())
+    assert sections["Inputs"] == ["{inputs.step2_input}"]
+    assert sections["Outputs"] == ["{outputs.model}"]
+    assert sections["Parameters"] == ["{parameters.sample_fraction}"]
+    args._fill_template_menu()
+    action = next(
+        a for a in args.template_menu.actions() if a.text() == "{parameters.sample_fraction}"
+    )
+    args.list.setCurrentRow(0)  # inserted after the selected argument
+    action.trigger()
+    node = window.document.pipeline.nodes["train"]
+    assert node.params["arguments"][:2] == ["{inputs.step2_input}", "{parameters.sample_fraction}"]
+    window.document.undo_stack.undo()
+    assert "{parameters.sample_fraction}" not in node.params["arguments"]
+    assert args.value() == node.params["arguments"]
+
+
+def test_list_editor_add_edit_reorder_remove(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    lst: ListField = inspector.editors["py_files"]
+    node = window.document.pipeline.nodes["dataprep"]
+    lst.insert_values(["a.py"])
+    lst.insert_values(["b.zip"])
+    assert node.params["py_files"] == ["a.py", "b.zip"]
+    lst.list.item(1).setText("c.zip")  # what the in-place editor does on commit
+    assert node.params["py_files"] == ["a.py", "c.zip"]
+    lst.list.setCurrentRow(1)
+    lst.move_item(-1)
+    assert node.params["py_files"] == ["c.zip", "a.py"]
+    lst.remove_item()
+    lst.list.setCurrentRow(0)
+    lst.remove_item()
+    assert "py_files" not in node.params
+
+
+def test_mapping_editor_keeps_value_types(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    conf = inspector.editors["spark.conf"]
+    node = window.document.pipeline.nodes["dataprep"]
+    assert conf.value() == {"spark.sql.shuffle.partitions": 4}
+    conf.add_row()
+    conf.table.item(1, 0).setText("spark.sql.adaptive.enabled")
+    conf.table.item(1, 1).setText("true")
+    assert node.params["spark.conf"] == {
+        "spark.sql.shuffle.partitions": 4,
+        "spark.sql.adaptive.enabled": True,
+    }
+
+
+def test_file_picker_is_relative_to_source_directory(opened, qtbot, dialogs, titanic):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    dialogs.picked_path = str(titanic.parent / "code" / "helpers" / "prep.py")
+    inspector.editors["file"].choose()
+    assert window.document.pipeline.nodes["dataprep"].params["file"] == "helpers/prep.py"
+    assert dialogs.asked[-1][2] == str(titanic.parent / "code" / "dataprep.py")
+    inspector = select(window, qtbot, "titanic")
+    dialogs.picked_path = str(titanic.parent / "data" / "other.csv")
+    inspector.editors["path"].choose()
+    assert window.document.pipeline.nodes["titanic"].params["path"] == "data/other.csv"
+
+
+def test_rename_port_references_follow_in_one_step(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    card = inspector.ports.cards[("out", "output_dir")]
+    stack = window.document.undo_stack
+    start = stack.count()
+    card.name_edit.setText("prepared")
+    card.name_edit.editingFinished.emit()
+    p = window.document.pipeline
+    assert p.nodes["dataprep"].output("prepared") is not None
+    assert "{outputs.prepared}" in p.nodes["dataprep"].params["arguments"]
+    assert str(p.nodes["train"].input("step2_input").source) == "dataprep.prepared"
+    assert stack.count() == start + 1
+    flush(qtbot, window)
+    assert ("out", "prepared") in inspector.ports.cards
+    stack.undo()
+    flush(qtbot, window)
+    assert "{outputs.output_dir}" in p.nodes["dataprep"].params["arguments"]
+    assert str(p.nodes["train"].input("step2_input").source) == "dataprep.output_dir"
+    assert ("out", "output_dir") in inspector.ports.cards
+
+
+def test_rename_port_refuses_bad_name(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    card = inspector.ports.cards[("in", "file_input")]
+    card.name_edit.setText("tabular_input")
+    card.name_edit.editingFinished.emit()
+    assert card.name_edit.property("problem") is True
+    assert window.document.pipeline.nodes["dataprep"].input("file_input") is not None
+
+
+def test_add_edit_remove_ports(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "train")
+    name = inspector.ports.add_port("in")
+    flush(qtbot, window)
+    node = window.document.pipeline.nodes["train"]
+    assert node.input(name) is not None
+    card = inspector.ports.cards[("in", name)]
+    source: QComboBox = card.widgets["source"]
+    source.activated.emit(source.findData("titanic"))
+    assert str(node.input(name).source) == "titanic"
+    mode: QComboBox = card.widgets["mode"]
+    mode.activated.emit(mode.findData("download"))
+    assert node.input(name).mode == "download"
+    optional: QCheckBox = card.widgets["optional"]
+    optional.setChecked(True)
+    assert node.input(name).optional is True
+    out = inspector.ports.cards[("out", "model")]
+    register: QLineEdit = out.widgets["register_as"]
+    type_into(qtbot, register, "titanic_model")
+    assert node.output("model").register_as == "titanic_model"
+    window.document.undo_stack.undo()  # the typing burst is one step
+    assert node.output("model").register_as is None
+    flush(qtbot, window)
+    assert out.widgets["register_as"].text() == ""
+    inspector.ports.remove_port("in", name)
+    flush(qtbot, window)
+    assert node.input(name) is None
+    assert ("in", name) not in inspector.ports.cards
+
+
+def test_problem_fields_are_highlighted(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "dataprep")
+    edit = inspector.editors["file"].edit
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Delete)
+    flush(qtbot, window)
+    assert inspector.field_problem("file")
+    assert edit.toolTip().startswith("⚠")
+    window.document.undo_stack.undo()
+    flush(qtbot, window)
+    assert not inspector.field_problem("file")
+
+
+def test_rename_node_from_header(opened, qtbot):
+    window = opened
+    inspector = select(window, qtbot, "titanic")
+    inspector.title.setText("passengers")
+    inspector.title.editingFinished.emit()
+    p = window.document.pipeline
+    assert "passengers" in p.nodes
+    assert str(p.nodes["dataprep"].input("tabular_input").source) == "passengers"
+    assert inspector.node_name == "passengers"
+
+
+def test_nothing_selected_edits_pipeline(opened, qtbot):
+    window = opened
+    window.scene.clearSelection()
+    qtbot.wait(1)
+    inspector = window.inspector
+    assert inspector.node_name is None
+    type_into(qtbot, inspector.editors["name"].edit, "titanic2")
+    assert window.document.pipeline.name == "titanic2"
+    window.document.undo_stack.undo()
+    assert inspector.editors["name"].edit.text() == "titanic"
+
+
+def test_pipeline_editors_rename_compute_updates_nodes(opened, qtbot):
+    window = opened
+    table = window.pipeline_panel.tables["computes"]
+    table.apply_edit("cpucluster", "name", "cpu")
+    p = window.document.pipeline
+    assert list(p.computes) == ["link1-spark01", "cpu"]
+    assert p.nodes["train"].params["compute"] == "cpu"
+    table.apply_edit("cpu", "workers", "4")
+    assert p.computes["cpu"].workers == 4
+    added = table.add_entry()
+    assert added in p.computes
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert list(p.computes) == ["link1-spark01", "cpucluster"]
+    assert p.nodes["train"].params["compute"] == "cpucluster"
+
+
+def test_pipeline_editors_parameters_rename_rewrites_templates(opened, qtbot):
+    window = opened
+    table = window.pipeline_panel.tables["parameters"]
+    table.apply_edit("sample_fraction", "name", "fraction")
+    p = window.document.pipeline
+    assert "{parameters.fraction}" in p.nodes["dataprep"].params["arguments"]
+    table.apply_edit("fraction", "default", "0.5")
+    assert p.parameters["fraction"].default == 0.5
+    import pytest
+
+    with pytest.raises(ValueError):
+        table.apply_edit("fraction", "default", "half")
+    qtbot.wait(5)
+    assert table.table.rowCount() == 1

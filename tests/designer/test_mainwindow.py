@@ -1,0 +1,124 @@
+"""The main window: menus with standard shortcuts, canvas commands, problems, theme, state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence, QPalette
+from PySide6.QtWidgets import QApplication
+
+from designer.theme import ThemeManager
+from tests.designer.conftest import flush
+
+
+def menu_texts(window) -> dict[str, list[str]]:
+    out = {}
+    for action in window.menuBar().actions():
+        out[action.text().replace("&", "")] = [
+            a.text().replace("&", "") for a in action.menu().actions() if not a.isSeparator()
+        ]
+    return out
+
+
+def test_menus_hold_the_commands_with_standard_shortcuts(window):
+    menus = menu_texts(window)
+    assert menus["File"][:6] == ["New", "Open…", "Open Recent", "Save", "Save As…", "Close Window"]
+    assert menus["Edit"][2:] == ["Cut", "Copy", "Paste", "Duplicate", "Delete", "Select All"]
+    assert menus["View"][:3] == ["Zoom In", "Zoom Out", "Fit to Window"]
+    assert menus["Pipeline"] == ["Auto-layout", "Validate"]
+    a = window.window_actions
+    for action, key in (
+        (a.new, QKeySequence.StandardKey.New),
+        (a.open, QKeySequence.StandardKey.Open),
+        (a.save, QKeySequence.StandardKey.Save),
+        (a.copy, QKeySequence.StandardKey.Copy),
+        (a.paste, QKeySequence.StandardKey.Paste),
+        (a.select_all, QKeySequence.StandardKey.SelectAll),
+        (a.zoom_in, QKeySequence.StandardKey.ZoomIn),
+        (a.undo, QKeySequence.StandardKey.Undo),
+    ):
+        assert action.shortcut() == QKeySequence.keyBindings(key)[0], action.text()
+        assert not action.icon().isNull()
+
+
+def test_undo_actions_follow_the_document(opened, qtbot):
+    window = opened
+    a = window.window_actions
+    assert not a.undo.isEnabled()
+    window.scene.select_nodes(["train"])
+    window.delete_selection()
+    assert "train" not in window.document.pipeline.nodes
+    assert a.undo.isEnabled()
+    a.undo.trigger()
+    assert "train" in window.document.pipeline.nodes
+    a.redo.trigger()
+    assert "train" not in window.document.pipeline.nodes
+
+
+def test_problems_panel_reveals_and_selects_node(opened, qtbot):
+    window = opened
+    from engine import changes as ch
+
+    window.document.push(ch.SetParam("train", "compute", "nowhere"))
+    flush(qtbot, window)
+    panel = window.problems_panel
+    item = next(i for i in panel.items() if "nowhere" in i.text(0))
+    assert not item.icon(0).isNull()
+    window.scene.clearSelection()
+    panel.tree.itemActivated.emit(item, 0)
+    assert window.scene.selected_nodes() == ["train"]
+    assert window.inspector.node_name == "train"
+    assert window.inspector.field_problem("compute")
+    view_rect = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    assert view_rect.contains(window.scene.nodes["train"].sceneBoundingRect().center())
+    assert "error" in window.problem_count.text()
+
+
+def test_theme_switch_is_remembered(window, qtbot):
+    window.set_theme("dark")
+    assert ThemeManager.instance().name == "dark"
+    assert QSettings().value("appearance/theme") == "dark"
+    assert window.window_actions.theme_actions["dark"].isChecked()
+    window_colour = QApplication.instance().palette().color(QPalette.ColorRole.Window)
+    assert window_colour.lightness() < 80
+    from designer.canvas import style
+
+    assert style.colors().name == "dark"
+    window.set_theme("light")
+    assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() > 200
+
+
+def test_window_state_is_saved_and_restored(window, qtbot, dialogs, tmp_path):
+    from designer.mainwindow import MainWindow
+
+    window.problems_dock.hide()
+    window.resize(760, 540)  # inside the offscreen screen (800x600), so not clamped
+    assert window.close()
+    assert QSettings().value("window/geometry") is not None
+    again = MainWindow(dialogs=dialogs, recovery_dir=tmp_path / "rec3")
+    qtbot.addWidget(again)
+    again.show()
+    assert not again.problems_dock.isVisible()
+    assert again.size().width() == 760
+
+
+def test_canvas_shortcuts_do_not_fire_from_inspector_lists(opened, qtbot):
+    window = opened
+    window.scene.select_nodes(["dataprep"])
+    qtbot.wait(1)
+    args = window.inspector.editors["arguments"].list
+    args.setFocus()
+    args.setCurrentRow(0)
+    qtbot.keyClick(args, Qt.Key.Key_Delete)
+    assert "dataprep" in window.document.pipeline.nodes
+    window.view.setFocus()
+    qtbot.keyClick(window.view.viewport(), Qt.Key.Key_Delete)
+    assert "dataprep" not in window.document.pipeline.nodes
+
+
+def test_validate_action_reports(opened, qtbot):
+    window = opened
+    window.window_actions.validate.trigger()
+    assert (
+        "valid" in window.statusBar().currentMessage()
+        or "problem" in window.statusBar().currentMessage()
+    )

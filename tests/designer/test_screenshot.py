@@ -1,0 +1,100 @@
+"""`pipeloom-designer FILE --screenshot OUT.png` renders the window headless and exits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtGui import QImage
+
+from designer import app
+from tests.designer.conftest import PROJECTS
+
+
+def run_designer(args, tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    env["HOME"] = str(tmp_path / "home")  # settings and recovery stay private
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "home" / ".config")
+    return subprocess.run(
+        [sys.executable, "-m", "designer.app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def distinct_colours(image: QImage, step: int = 7) -> int:
+    seen = set()
+    for y in range(0, image.height(), step):
+        for x in range(0, image.width(), step):
+            seen.add(image.pixel(x, y))
+    return len(seen)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_screenshot_of_the_example(tmp_path, theme):
+    out = tmp_path / f"shot-{theme}.png"
+    done = run_designer(
+        [
+            str(PROJECTS / "titanic" / "pipeline.yaml"),
+            "--screenshot",
+            str(out),
+            "--size",
+            "1200x760",
+            "--theme",
+            theme,
+        ],
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1200, 760)
+    assert distinct_colours(image) > 50  # a real window, not a blank frame
+    corner = image.pixelColor(5, 5)  # the menu bar follows the theme
+    assert (corner.lightness() > 200) == (theme == "light")
+
+
+def test_screenshot_of_a_broken_file_fails_cleanly(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("pipeloom: 1\nnodes: [1, 2\n")
+    done = run_designer([str(broken), "--screenshot", str(tmp_path / "x.png")], tmp_path)
+    assert done.returncode == 2
+    assert "broken.yaml" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_bad_size_is_a_usage_error(tmp_path):
+    done = run_designer(["--screenshot", str(tmp_path / "x.png"), "--size", "big"], tmp_path)
+    assert done.returncode == 2 and "--size" in done.stderr
+
+
+def test_missing_xcb_cursor_is_one_clear_line(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None)
+    message = app.xcb_problem()
+    assert message and "libxcb-cursor0" in message
+    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
+    assert app.xcb_problem() is None
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None)
+    assert app.xcb_problem() is None
+
+
+def test_offscreen_is_chosen_without_a_display(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    app.choose_platform(screenshot=True)
+    assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.setenv("DISPLAY", ":0")
+    app.choose_platform(screenshot=True)
+    assert "QT_QPA_PLATFORM" not in os.environ
