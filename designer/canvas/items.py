@@ -67,6 +67,17 @@ def fonts() -> tuple[QFont, QFont, QFont]:
     return _FONTS
 
 
+_METRICS: tuple[QFontMetricsF, QFontMetricsF] | None = None
+
+
+def metrics() -> tuple[QFontMetricsF, QFontMetricsF]:
+    global _METRICS
+    if _METRICS is None:
+        title, small, _ = fonts()
+        _METRICS = (QFontMetricsF(title), QFontMetricsF(small))
+    return _METRICS
+
+
 # -- icons ----------------------------------------------------------------------------------
 
 
@@ -177,8 +188,27 @@ class PortView:
     kind: str | None  # tabular | file | None (untyped, unconnected input)
     connected: bool
     centre: QPointF  # in item coordinates
-    label: QStaticText
     label_pos: QPointF
+    label: QStaticText | None = None  # made on the first detailed paint
+
+
+_ADVANCES: dict[tuple[int, str], float] = {}
+
+
+def _advance(metrics: QFontMetricsF, font_key: int, text: str) -> float:
+    """Text width, memoised: port names repeat across a big graph (input, output, data)."""
+    key = (font_key, text)
+    width = _ADVANCES.get(key)
+    if width is None:
+        width = _ADVANCES[key] = metrics.horizontalAdvance(text)
+    return width
+
+
+def _static_text(text: str, font: QFont) -> QStaticText:
+    st = QStaticText(text)
+    st.setTextFormat(Qt.TextFormat.PlainText)
+    st.prepare(font=font)
+    return st
 
 
 def _node_shape(node_type: str, rect: QRectF) -> QPainterPath:
@@ -226,7 +256,6 @@ class NodeItem(QGraphicsItem):
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsMovable
             | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
         )
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptHoverEvents(False)
@@ -237,6 +266,8 @@ class NodeItem(QGraphicsItem):
         self._header = QPainterPath()
         self._title = QStaticText()
         self._subtitle = QStaticText()
+        self._texts: tuple[str, str] | None = None  # title and subtitle, elided
+        self._texts_ready = False
         self._problems: list[Problem] = []
         self._port_problems: set[tuple[str, str]] = set()
         self._status: str | None = None
@@ -257,7 +288,7 @@ class NodeItem(QGraphicsItem):
         self.name = node.name
         self.node_type = registry.canonical_type(node.type)
         title_font, small_font, _ = fonts()
-        fm_title, fm_small = QFontMetricsF(title_font), QFontMetricsF(small_font)
+        fm_title, fm_small = metrics()
         subtitle = _subtitle(node)
         ins: list[tuple[str, str | None, bool]] = []
         for port in node.inputs:
@@ -270,12 +301,12 @@ class NodeItem(QGraphicsItem):
                     kind = output_kind(*resolved)
             ins.append((port.name, kind, connected))
         outs = [(name, output_kind(node, name)) for name in output_names(node)]
-        in_w = max((fm_small.horizontalAdvance(n) for n, _, _ in ins), default=0.0)
-        out_w = max((fm_small.horizontalAdvance(n) for n, _ in outs), default=0.0)
+        in_w = max((_advance(fm_small, 1, n) for n, _, _ in ins), default=0.0)
+        out_w = max((_advance(fm_small, 1, n) for n, _ in outs), default=0.0)
         width = max(
             MIN_WIDTH,
-            fm_title.horizontalAdvance(node.name) + ICON_SIZE + 44,
-            min(fm_small.horizontalAdvance(subtitle), 220) + 28,
+            _advance(fm_title, 0, node.name) + ICON_SIZE + 44,
+            min(_advance(fm_small, 1, subtitle), 220) + 28,
             in_w + out_w + 56,
         )
         width = min(MAX_WIDTH, round(width / GRID) * GRID + (GRID if width % GRID else 0))
@@ -291,32 +322,23 @@ class NodeItem(QGraphicsItem):
             header_clip = QPainterPath()
             header_clip.addRect(QRectF(0, 0, width, HEADER_H))
             self._header = self._body.intersected(header_clip)
-        title = fm_title.elidedText(node.name, Qt.TextElideMode.ElideRight, width - ICON_SIZE - 36)
-        self._title = QStaticText(title)
-        self._title.setTextFormat(Qt.TextFormat.PlainText)
-        self._title.prepare(font=title_font)
-        sub = fm_small.elidedText(subtitle, Qt.TextElideMode.ElideMiddle, width - 24)
-        self._subtitle = QStaticText(sub)
-        self._subtitle.setTextFormat(Qt.TextFormat.PlainText)
-        self._subtitle.prepare(font=small_font)
+        title, sub = node.name, subtitle
+        if _advance(fm_title, 0, title) > width - ICON_SIZE - 36:
+            title = fm_title.elidedText(title, Qt.TextElideMode.ElideRight, width - ICON_SIZE - 36)
+        if _advance(fm_small, 1, sub) > width - 24:
+            sub = fm_small.elidedText(sub, Qt.TextElideMode.ElideMiddle, width - 24)
+        self._texts = (title, sub)
+        self._texts_ready = False
         self.ports = []
         text_h = fm_small.height()
         for i, (name, kind, connected) in enumerate(ins):
             y = HEADER_H + ROW_H * i + ROW_H / 2
-            label = QStaticText(name)
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.prepare(font=small_font)
             self.ports.append(
-                PortView(
-                    "in", name, kind, connected, QPointF(0, y), label, QPointF(12, y - text_h / 2)
-                )
+                PortView("in", name, kind, connected, QPointF(0, y), QPointF(12, y - text_h / 2))
             )
         for i, (name, kind) in enumerate(outs):
             y = HEADER_H + ROW_H * i + ROW_H / 2
-            label = QStaticText(name)
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.prepare(font=small_font)
-            x = width - 12 - fm_small.horizontalAdvance(name)
+            x = width - 12 - _advance(fm_small, 1, name)
             self.ports.append(
                 PortView(
                     "out",
@@ -324,12 +346,20 @@ class NodeItem(QGraphicsItem):
                     kind,
                     name in connected_outs,
                     QPointF(width, y),
-                    label,
                     QPointF(x, y - text_h / 2),
                 )
             )
         self.setToolTip(self._tooltip(node))
         self.update()
+
+    def _prepare_texts(self) -> None:
+        title_font, small_font, _ = fonts()
+        title, sub = self._texts
+        self._title = _static_text(title, title_font)
+        self._subtitle = _static_text(sub, small_font)
+        for p in self.ports:
+            p.label = _static_text(p.name, small_font)
+        self._texts_ready = True
 
     def _tooltip(self, node: Node) -> str:
         lines = [
@@ -361,9 +391,7 @@ class NodeItem(QGraphicsItem):
         self._status = status
         if status:
             _, _, badge = fonts()
-            self._status_text = QStaticText(status)
-            self._status_text.setTextFormat(Qt.TextFormat.PlainText)
-            self._status_text.prepare(font=badge)
+            self._status_text = _static_text(status, badge)
         self.update()
 
     def run_status(self) -> str | None:
@@ -419,15 +447,6 @@ class NodeItem(QGraphicsItem):
                 return p
         return None
 
-    def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            scene = self.scene()
-            if scene is not None and hasattr(scene, "node_item_moved"):
-                scene.node_item_moved(self)
-        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.setZValue(1.0 if value else 0.0)
-        return super().itemChange(change, value)
-
     # -- painting -----------------------------------------------------------------------
     def paint(self, painter: QPainter, option, widget=None) -> None:
         pt = paints()
@@ -468,6 +487,8 @@ class NodeItem(QGraphicsItem):
         else:
             painter.setPen(pt.border)
         painter.drawPath(self._body)
+        if not self._texts_ready:
+            self._prepare_texts()
         icon = node_icon(self.node_type)
         if icon is not None:
             painter.drawImage(QRectF(9, 7, ICON_SIZE, ICON_SIZE), icon)

@@ -21,6 +21,7 @@ from . import commands, style
 from .items import GRID, NodeItem, PortView
 from .rename import RenameEditor
 from .wires import DragWire, WireItem
+from .wires import pens as wire_pens
 
 SCENE_EXTENT = 200_000.0  # the scene rect: room to pan anywhere
 
@@ -53,7 +54,11 @@ class PipelineScene(QGraphicsScene):
         self._drag: dict | None = None  # the wire being dragged
         self._drag_wire: DragWire | None = None
         self._bg_pens: tuple | None = None
+        self.far = False  # zoomed far out: wires are hidden items, drawn as one batch of chords
+        self._far_lines: dict | None = None
         self._build()
+        self.selectionChanged.connect(self._raise_selected)
+        self._raised: list[NodeItem] = []
         document.modelEvent.connect(self._on_model_event)
         document.problemsChanged.connect(self.set_problems)
         self._stop_theme = style.on_theme_changed(self._on_theme_changed)
@@ -129,7 +134,10 @@ class PipelineScene(QGraphicsScene):
         )
         self.wires[(target, inp)] = wire
         self._out.setdefault(src.name, set()).add((target, inp))
+        if self.far:
+            wire.setVisible(False)
         self.addItem(wire)
+        self._wires_changed()
         return wire
 
     def _remove_wire(self, key: tuple[str, str]) -> None:
@@ -141,6 +149,7 @@ class PipelineScene(QGraphicsScene):
             outs.discard(key)
         self._dirty.add(wire.source)
         self.removeItem(wire)
+        self._wires_changed()
 
     # -- model events -----------------------------------------------------------------------
     def _on_model_event(self, event: Event) -> None:
@@ -278,6 +287,7 @@ class PipelineScene(QGraphicsScene):
         item = self.nodes.get(name)
         if item is None:
             return
+        self._wires_changed()
         for port in item.ports:
             if port.direction == "in":
                 wire = self.wires.get((name, port.name))
@@ -294,9 +304,14 @@ class PipelineScene(QGraphicsScene):
                     self.nodes[wire.target].port_scene_pos("in", wire.input),
                 )
 
-    def node_item_moved(self, item: NodeItem) -> None:
-        if self.nodes.get(item.name) is item:
-            self._update_wire_ends(item.name)
+    def _raise_selected(self) -> None:
+        """Selected nodes draw above the others (a dragged node never slides under one)."""
+        self._wires_changed()
+        for item in self._raised:
+            item.setZValue(0.0)
+        self._raised = [i for i in self.selectedItems() if isinstance(i, NodeItem)]
+        for item in self._raised:
+            item.setZValue(1.0)
 
     # -- problems and run status --------------------------------------------------------------
     def set_problems(self, problems: list[Problem]) -> None:
@@ -323,6 +338,7 @@ class PipelineScene(QGraphicsScene):
 
     def _on_theme_changed(self) -> None:
         self._bg_pens = None
+        self._far_lines = None
         for item in self.items():
             item.update()
         self.update()
@@ -486,6 +502,9 @@ class PipelineScene(QGraphicsScene):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
+            for name in self._press_positions:  # wires follow the nodes being dragged
+                self._update_wire_ends(name)
 
     def mouseReleaseEvent(self, event) -> None:
         if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
@@ -696,4 +715,35 @@ class PipelineScene(QGraphicsScene):
                 y += step
             painter.setPen(pen)
             painter.drawLines(lines)
+        if self.far:
+            self._draw_far_wires(painter)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+
+    # -- far zoom: wires as one batch ---------------------------------------------------------
+    def set_far(self, far: bool) -> None:
+        """Below FAR_LOD a thousand wire items cost a Python paint call each; the background
+        draws them instead, as straight chords in one call per colour (one view per scene)."""
+        if far == self.far:
+            return
+        self.far = far
+        for wire in self.wires.values():
+            wire.setVisible(not far)
+        self._wires_changed()
+
+    def _wires_changed(self) -> None:
+        if self.far:
+            self._far_lines = None
+            self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
+
+    def _draw_far_wires(self, painter: QPainter) -> None:
+        if self._far_lines is None:
+            pn = wire_pens()
+            lines: dict = {}
+            for wire in self.wires.values():
+                pen = pn.selected if wire.isSelected() else pn.thin.get(wire.kind, pn.thin[None])
+                lines.setdefault(id(pen), (pen, []))[1].append(wire.chord())
+            self._far_lines = lines
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for pen, lines in self._far_lines.values():
+            painter.setPen(pen)
+            painter.drawLines(lines)

@@ -21,6 +21,7 @@ from .minimap import Minimap
 from .quickadd import QuickAddPopup
 from .rename import RenameEditor
 from .scene import PipelineScene, snap
+from .wires import FAR_LOD
 
 NODE_TYPE_MIME = "application/x-pipeloom-node-type"  # what the palette drags
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
@@ -148,6 +149,7 @@ class CanvasView(QGraphicsView):
         self._after_view_change()
 
     def _after_view_change(self) -> None:
+        self.pipeline_scene.set_far(self.zoom() < FAR_LOD)
         if self.minimap.isVisible():
             self.minimap.update()
         self._update_minimap_visibility()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle
 
@@ -12,13 +12,38 @@ WIRE_WIDTH = 2.0
 HIT_WIDTH = 10.0
 
 
-def bezier(p0: QPointF, p1: QPointF) -> QPainterPath:
+def control_points(p0: QPointF, p1: QPointF) -> tuple[QPointF, QPointF, QPointF, QPointF]:
     """A left-to-right S curve; a wire going backwards loops out so it stays readable."""
     dx = p1.x() - p0.x()
     reach = max(40.0, abs(dx) * 0.5) if dx >= 0 else max(80.0, abs(dx) * 0.35 + 60)
-    path = QPainterPath(p0)
-    path.cubicTo(QPointF(p0.x() + reach, p0.y()), QPointF(p1.x() - reach, p1.y()), p1)
+    return p0, QPointF(p0.x() + reach, p0.y()), QPointF(p1.x() - reach, p1.y()), p1
+
+
+def bezier(p0: QPointF, p1: QPointF) -> QPainterPath:
+    a, b, c, d = control_points(p0, p1)
+    path = QPainterPath(a)
+    path.cubicTo(b, c, d)
     return path
+
+
+def split_cubic(points, pieces: int) -> list[tuple[QPointF, QPointF, QPointF, QPointF]]:
+    """The cubic cut into `pieces` exact sub-cubics (de Casteljau at equal t steps)."""
+    out = []
+    rest = points
+    for k in range(pieces, 1, -1):
+        t = 1.0 / k
+        a, b, c, d = rest
+        ab, bc, cd = a + (b - a) * t, b + (c - b) * t, c + (d - c) * t
+        abc, bcd = ab + (bc - ab) * t, bc + (cd - bc) * t
+        m = abc + (bcd - abc) * t
+        out.append((a, ab, abc, m))
+        rest = (m, bcd, cd, d)
+    out.append(rest)
+    return out
+
+
+FAR_LOD = 0.2  # below this zoom wires are drawn as straight hairlines
+LONG_WIRE = 900.0  # longer wires are drawn piecewise: only the pieces in view get stroked
 
 
 class _WirePens:
@@ -71,6 +96,9 @@ class WireItem(QGraphicsItem):
         self._path = QPainterPath()
         self._bounds = QRectF()
         self._shape: QPainterPath | None = None
+        self._pieces: list[tuple[QRectF, tuple]] | None = None
+        self._points: tuple = ()
+        self._long = False
 
     def type(self) -> int:
         return WireItem.Type
@@ -81,14 +109,21 @@ class WireItem(QGraphicsItem):
 
     def set_ends(self, p0: QPointF, p1: QPointF) -> None:
         self.prepareGeometryChange()
-        self._path = bezier(p0, p1)
-        self._bounds = self._path.controlPointRect().adjusted(
-            -HIT_WIDTH, -HIT_WIDTH, HIT_WIDTH, HIT_WIDTH
-        )
+        points = control_points(p0, p1)
+        self._path = QPainterPath(points[0])
+        self._path.cubicTo(*points[1:])
+        rect = self._path.controlPointRect()
+        self._bounds = rect.adjusted(-HIT_WIDTH, -HIT_WIDTH, HIT_WIDTH, HIT_WIDTH)
         self._shape = None
+        self._pieces = None
+        self._points = points
+        self._long = rect.width() + rect.height() > LONG_WIRE
 
     def path(self) -> QPainterPath:
         return self._path
+
+    def chord(self) -> QLineF:
+        return QLineF(self._points[0], self._points[3])
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -101,15 +136,45 @@ class WireItem(QGraphicsItem):
         return self._shape
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
-        pn = pens()
+        pn = _PENS if _PENS is not None and _PENS.generation == style.generation() else pens()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if option.state & QStyle.StateFlag.State_Selected:
             painter.setPen(pn.selected)
-        elif option.levelOfDetailFromTransform(painter.worldTransform()) < 0.4:
+        elif lod < FAR_LOD:  # far out: a hairline chord is indistinguishable and much cheaper
+            painter.setPen(pn.thin.get(self.kind, pn.thin[None]))
+            painter.drawLine(self._points[0], self._points[3])
+            return
+        elif lod < 0.4:
             painter.setPen(pn.thin.get(self.kind, pn.thin[None]))
         else:
             painter.setPen(pn.kinds.get(self.kind, pn.kinds[None]))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self._path)
+        if not self._long or widget is None:
+            painter.drawPath(self._path)
+            return
+        visible = painter.worldTransform().inverted()[0].mapRect(QRectF(widget.rect()))
+        if visible.contains(self._bounds):
+            painter.drawPath(self._path)
+            return
+        if self._pieces is None:  # the stroker outlines a whole path even when mostly hidden
+            rect = self._path.controlPointRect()
+            count = min(32, int((rect.width() + rect.height()) / 150) + 2)
+            self._pieces = [
+                (QRectF(p[0], p[3]).normalized().united(QRectF(p[1], p[2]).normalized()), p)
+                for p in split_cubic(self._points, count)
+            ]
+        margin = visible.adjusted(-4, -4, 4, 4)
+        run: QPainterPath | None = None
+        for rect, (a, b, c, d) in self._pieces:
+            if rect.intersects(margin):
+                if run is None:
+                    run = QPainterPath(a)
+                run.cubicTo(b, c, d)
+            elif run is not None:
+                painter.drawPath(run)
+                run = None
+        if run is not None:
+            painter.drawPath(run)
 
 
 class DragWire(QGraphicsItem):
