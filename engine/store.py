@@ -170,9 +170,10 @@ class RunStore:
         with self._lock:
             self._db.close()
 
-    def _exec(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, args: tuple = ()) -> _Rows:
+        """Run one statement; its rows are read while the lock is held (threads share `_db`)."""
         with self._lock:
-            return self._db.execute(sql, args)
+            return _Rows(self._db.execute(sql, args).fetchall())
 
     def _tx(self, statements: list[tuple[str, tuple]]) -> None:
         with self._lock:
@@ -388,6 +389,14 @@ class RunStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+
+class _Rows(list):
+    def fetchone(self):
+        return self[0] if self else None
+
+    def fetchall(self):
+        return list(self)
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:
