@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine import validate, yamlio
+from engine.api_run import submit
 
 PROJECTS = Path(__file__).resolve().parents[2] / "projects"
 PIPELINE_FILES = sorted(PROJECTS.glob("*/pipeline.yaml"))
@@ -67,3 +71,54 @@ def test_data_generator_reproduces_the_shipped_files(generator: Path, tmp_path: 
         assert made.read_bytes() == shipped.read_bytes(), (
             f"{made.name} differs from the shipped file"
         )
+
+
+def _copy_project(name: str, tmp_path: Path) -> Path:
+    """A private copy, so a run's .pipeloom/ never lands in the repository."""
+    target = tmp_path / name
+    ignore = shutil.ignore_patterns(".pipeloom", "__pycache__")
+    shutil.copytree(PROJECTS / name, target, ignore=ignore)
+    return target / "pipeline.yaml"
+
+
+def _run(path: Path):
+    run = submit(yamlio.load(path), experiment="examples")
+    status = run.wait_for_completion(show_output=False)
+    steps = {s.name: s for s in run.get_steps()}
+    assert status == "Completed", {
+        n: (s.get_status(), s.get_log()[-2000:]) for n, s in steps.items()
+    }
+    return run, steps
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_titanic_runs_and_its_model_learns(tmp_path: Path, spark_connect_server):
+    run, steps = _run(_copy_project("titanic", tmp_path))
+    prep_log = "\n".join(line.text for line in run.log_lines("dataprep"))
+    assert "tabular input: 891 rows" in prep_log and "rows still missing Age: 0" in prep_log
+    train_log = "\n".join(line.text for line in run.log_lines("train"))
+    accuracy = float(re.search(r"test accuracy: ([0-9.]+)", train_log).group(1))
+    assert 0.75 <= accuracy <= 0.9, train_log  # far above the ~0.55 of always guessing
+    model = json.loads((Path(steps["train"].outputs["model"]) / "model.json").read_text())
+    assert len(model["weights"]) == len(model["features"]) and "SexMale" in model["features"]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_retail_fans_out_and_in(tmp_path: Path, spark_connect_server):
+    run, steps = _run(_copy_project("retail", tmp_path))
+    assert set(steps) == {
+        "prep_orders",
+        "prep_customers",
+        "order_stats",
+        "join_sales",
+        "segment_customers",
+    }
+    segments = Path(steps["segment_customers"].outputs["segments"])
+    rows = (segments / "segments.csv").read_text().splitlines()
+    summary = json.loads((segments / "summary.json").read_text())
+    assert len(rows) - 1 == sum(s["customers"] for s in summary["segments"]) > 1000
+    assert len(summary["segments"]) == 4
+    # the join leaves out only the orders of unknown customers (about 1% of the revenue)
+    assert 0.97 < summary["revenue_coverage"] < 1.0
