@@ -72,6 +72,16 @@ class YSeq(list):
 class AmbiguousScalar(ValueError):
     """A plain scalar that YAML 1.1 reads differently from what a person likely meant."""
 
+    def __init__(self, message: str, text: str, reading: str):
+        super().__init__(message)
+        self.text = text
+        self.reading = reading  # boolean | number | merge
+
+    def as_key(self) -> str:
+        if self.reading not in ("boolean", "number"):
+            return str(self)
+        return f"the key {self.text} is read as a {self.reading} by YAML 1.1: quote it"
+
 
 def resolve_plain(text: str) -> Any:
     """The value of an unquoted scalar (strict core types); raises AmbiguousScalar."""
@@ -89,10 +99,14 @@ def resolve_plain(text: str) -> Any:
             return False
         if text in _YAML11_BOOLS:
             raise AmbiguousScalar(
-                f"{text} is a YAML 1.1 boolean: write true or false, or quote it for text"
+                f"{text} is a YAML 1.1 boolean: write true or false, or quote it for text",
+                text,
+                "boolean",
             )
         if text == "<<":
-            raise AmbiguousScalar("merge keys (<<) are not supported: write the keys out")
+            raise AmbiguousScalar(
+                "merge keys (<<) are not supported: write the keys out", text, "merge"
+            )
         return text
     if _INT.match(text):
         return int(text)
@@ -105,7 +119,9 @@ def resolve_plain(text: str) -> Any:
             hint = f" (YAML 1.1 reads it as the octal number {int(text, 8)})"
         raise AmbiguousScalar(
             f"{text} is an ambiguous number{hint}: write it as a plain decimal, "
-            "or quote it for text"
+            "or quote it for text",
+            text,
+            "number",
         )
     return text
 
@@ -129,7 +145,7 @@ def _scalar_value(ev: yaml.ScalarEvent) -> Any:
         _STD + "null": type(None),
     }[tag]
     if not isinstance(value, expected) or (tag != _STD + "bool" and isinstance(value, bool)):
-        raise AmbiguousScalar(f"{ev.value!r} is not a valid !!{tag[len(_STD) :]}")
+        raise AmbiguousScalar(f"{ev.value!r} is not a valid !!{tag[len(_STD) :]}", ev.value, "tag")
     return float(value) if tag == _STD + "float" else value
 
 
@@ -242,7 +258,7 @@ def parse_tree(text: str, path: str | None = None) -> Any:
                     value = _scalar_value(ev)
                 except AmbiguousScalar as exc:
                     if stack and stack[-1].is_map and stack[-1].key is _EXPECT_KEY:
-                        fail(f"key {exc}", ev.start_mark)
+                        fail(exc.as_key(), ev.start_mark)
                         value = _DROP
                     else:
                         fail(str(exc), ev.start_mark)
