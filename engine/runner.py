@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .backends import BackendPool, backend_name
-from .backends.base import Backend, StepLaunch
+from .backends.base import Backend, BackendError, StepLaunch
 from .datastore import copy_into
 from .envcheck import check_environment
 from .events import (
@@ -377,7 +377,7 @@ class Runner:
                 plan.datastore.discard(self.run_id, name)
                 note("canceled")
                 self._finish_step(name, Status.CANCELED, "canceled")
-            except (_StepFailed, PipelineError, OSError) as e:
+            except (_StepFailed, PipelineError, BackendError, OSError) as e:
                 plan.datastore.discard(self.run_id, name)
                 if self._canceled:
                     note("canceled")
