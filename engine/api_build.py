@@ -169,18 +169,15 @@ class _StepPorts:
         return name
 
     def template(self, item: Any) -> str:
-        if isinstance(item, api.PipelineParameter):
-            return f"{{parameters.{item.name}}}"
+        """An argument as written in the file: text, a number, or a `{section.name}` template."""
         if isinstance(item, str):
             return item
-        if (
-            isinstance(item, bool)
-            or not isinstance(item, int | float)
-            and id(item) not in self.port_of
-        ):
-            raise PipelineError(f"step {self.step.name}: cannot pass {item!r} as an argument")
-        if isinstance(item, int | float):
+        if isinstance(item, api.PipelineParameter):
+            return f"{{parameters.{item.name}}}"
+        if isinstance(item, int | float) and not isinstance(item, bool):
             return str(item)
+        if id(item) not in self.port_of:
+            raise PipelineError(f"step {self.step.name}: cannot pass {item!r} as an argument")
         section, name = self.port_of[id(item)]
         return f"{{{section}.{name}}}"
 

@@ -481,3 +481,33 @@ def test_saved_pipeline_loads_back_equal(tmp_path: Path):
     spec = Pipeline([prep], name="demo", description="saved by the API")
     saved = spec.save(tmp_path / "demo.yaml")
     assert yamlio.load(tmp_path / "demo.yaml") == saved == spec.to_model()
+
+
+def test_default_source_directory_fills_steps_without_one():
+    own = ScriptStep(script_name="a.py", source_directory="./lib", compute_target="p")
+    plain = ScriptStep(script_name="b.py", compute_target="p")
+    nodes = Pipeline([own, plain], default_source_directory="./code").to_model().nodes
+    assert nodes["a"].params["source_directory"] == "lib"
+    assert nodes["b"].params["source_directory"] == "code"
+
+
+def test_outputs_read_directly_in_a_mode():
+    out = OutputFileDatasetConfig(name="o")
+    _spark_step(outputs=[out])
+    read = ScriptStep(script_name="r.py", arguments=[out.as_download()], compute_target="p")
+    node = Pipeline([read]).to_model().nodes["r"]
+    assert node.inputs == [InputPort("o", Ref("prep", "o"), mode="download")]
+
+
+def test_boolean_arguments_are_refused():
+    step = ScriptStep(script_name="s.py", arguments=["--flag", True], compute_target="p")
+    with pytest.raises(PipelineError, match="cannot pass True"):
+        Pipeline([step]).to_model()
+
+
+def test_saving_locates_the_project(tmp_path: Path):
+    spec = Pipeline([ScriptStep(script_name="s.py", compute_target="p")], name="x")
+    assert spec.to_model().path is None
+    spec.save(tmp_path / "x.yaml")
+    assert spec.path == str(tmp_path / "x.yaml")
+    assert spec.to_model().path == str(tmp_path / "x.yaml")
