@@ -9,6 +9,7 @@ two nodes overlap whatever their sizes.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Hashable, Iterable, Mapping
 
 import networkx as nx
@@ -237,11 +238,9 @@ def _transpose(layers: list[list[Slot]], up: dict, down: dict, max_rounds: int =
             return
 
 
-def minimise_crossings(
-    layers: list[list[Slot]], segments: list[Segment], sweeps: int = SWEEPS
-) -> list[list[Slot]]:
-    """A reordering of each layer with fewer wire crossings; the best one seen is returned."""
-    up, down = _neighbours(segments)
+def _sweeps(
+    layers: list[list[Slot]], segments: list[Segment], up: dict, down: dict, sweeps: int
+) -> tuple[list[list[Slot]], int]:
     current = [list(ls) for ls in layers]
     best, best_count = [list(ls) for ls in current], count_crossings(current, segments)
     for sweep in range(sweeps):
@@ -261,6 +260,31 @@ def minimise_crossings(
         count = count_crossings(current, segments)
         if count < best_count:
             best, best_count = [list(ls) for ls in current], count
+    return best, best_count
+
+
+RESTART_BUDGET = 1500  # slots x restarts: small graphs get many restarts, big ones one
+
+
+def minimise_crossings(
+    layers: list[list[Slot]], segments: list[Segment], sweeps: int = SWEEPS
+) -> list[list[Slot]]:
+    """A reordering of each layer with fewer wire crossings; the best one seen is returned.
+
+    The sweeps find a local optimum, so small graphs also start from a few shuffled orders
+    (seeded: the result is deterministic)."""
+    up, down = _neighbours(segments)
+    best, best_count = _sweeps(layers, segments, up, down, sweeps)
+    slots = sum(len(ls) for ls in layers)
+    restarts = max(0, min(16, RESTART_BUDGET // max(slots, 1) - 1))
+    rng = random.Random(0)
+    for _ in range(restarts):
+        if best_count == 0:
+            break
+        start = [rng.sample(ls, len(ls)) for ls in layers]
+        order, count = _sweeps(start, segments, up, down, sweeps)
+        if count < best_count:
+            best, best_count = order, count
     return best
 
 

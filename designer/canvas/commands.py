@@ -278,12 +278,26 @@ def copy_text(pipeline: Pipeline, names: list[str]) -> str:
 
 
 def paste_change(
-    pipeline: Pipeline, text: str, offset: tuple[float, float]
+    pipeline: Pipeline,
+    text: str,
+    offset: tuple[float, float] = (0.0, 0.0),
+    at: tuple[float, float] | None = None,
 ) -> tuple[ch.Change, list[str]]:
-    """The change that pastes clipboard text (names made unique), and the new node names."""
+    """The change that pastes clipboard text (names made unique) and the new node names.
+
+    at: where the pasted group's top-left goes (e.g. the cursor); else shifted by `offset`."""
     from engine import clipboard
 
     fragment = clipboard.fragment_from_text(text)
-    change, names = clipboard.paste(pipeline, fragment, offset=offset)
-    change.label = "Paste" if len(names) != 1 else f"Paste {names[0]}"
-    return change, names
+    if at is not None:
+        probe, _ = clipboard.paste(pipeline, fragment)
+        corners = [
+            c.node.position
+            for c in probe.changes
+            if isinstance(c, ch.AddNode) and c.node.position is not None
+        ]
+        if corners:
+            left = min(x for x, _ in corners)
+            top = min(y for _, y in corners)
+            offset = (at[0] - left, at[1] - top)
+    return clipboard.paste(pipeline, fragment, offset=offset)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsView
 
 from engine import changes as ch
 from engine.model import Node
+from engine.problems import PipelineError
 
 from . import commands
 from .minimap import Minimap
@@ -248,7 +249,7 @@ class CanvasView(QGraphicsView):
         elif event.matches(QKeySequence.StandardKey.Cut):
             self.cut()
         elif event.matches(QKeySequence.StandardKey.Paste):
-            self.paste()
+            self.paste(at=self._cursor_scene_pos(exact=True))
         elif event.matches(QKeySequence.StandardKey.SelectAll):
             self.pipeline_scene.select_all()
         elif key == Qt.Key.Key_D and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -274,9 +275,12 @@ class CanvasView(QGraphicsView):
             return
         super().keyReleaseEvent(event)
 
-    def _cursor_scene_pos(self) -> QPointF:
+    def _cursor_scene_pos(self, exact: bool = False) -> QPointF | None:
+        """The scene point under the mouse; outside the view: its centre (None if exact)."""
         pos = self.viewport().mapFromGlobal(self.cursor().pos())
         if not self.viewport().rect().contains(pos):
+            if exact:
+                return None
             pos = self.viewport().rect().center()
         return self.mapToScene(pos)
 
@@ -337,8 +341,9 @@ class CanvasView(QGraphicsView):
             return False
         return self.pipeline_scene.delete_selection()
 
-    def paste(self, text: str | None = None) -> list[str]:
-        """Paste the clipboard's nodes, shifted so repeated pastes do not stack; one undo step."""
+    def paste(self, text: str | None = None, at: QPointF | None = None) -> list[str]:
+        """Paste the clipboard's nodes as one undo step: with their top-left at `at` (a scene
+        point) when given, else shifted from where they were copied so pastes do not stack."""
         if text is None:
             data = QGuiApplication.clipboard().mimeData()
             if data is None:
@@ -351,12 +356,13 @@ class CanvasView(QGraphicsView):
                 return []
         self._paste_count += 1
         offset = (PASTE_OFFSET * self._paste_count, PASTE_OFFSET * self._paste_count)
+        where = None if at is None else (snap(at.x()), snap(at.y()))
         try:
             change, names = commands.paste_change(
-                self.pipeline_scene.document.pipeline, text, offset
+                self.pipeline_scene.document.pipeline, text, offset, where
             )
-        except Exception as exc:  # the clipboard holds something that is not a fragment
-            self.message.emit(f"Nothing to paste: {exc}")
+        except PipelineError as exc:  # the clipboard holds something that is not a fragment
+            self.message.emit(str(exc.problems[0].message if exc.problems else exc))
             return []
         if not self.pipeline_scene.push(change):
             return []
