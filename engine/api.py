@@ -384,6 +384,14 @@ class Pipeline:
         pipeline.path = self.path
         return pipeline
 
+    def validate(self, base_dir: str | os.PathLike | None = None) -> list:
+        """Every problem of the pipeline (engine.problems.Problem), as the seed's validate().
+
+        Paths are checked against `base_dir` (default: the folder it was saved to, if any)."""
+        from .validate import validate
+
+        return validate(self.to_model(), base_dir=base_dir)
+
     def save(self, path: str | os.PathLike) -> model.Pipeline:
         """Write the pipeline file (canonical form); returns the saved model."""
         from . import yamlio

@@ -450,3 +450,13 @@ def test_saving_locates_the_project(tmp_path: Path):
     spec.save(tmp_path / "x.yaml")
     assert spec.path == str(tmp_path / "x.yaml")
     assert spec.to_model().path == str(tmp_path / "x.yaml")
+
+
+def test_validate_reports_the_problems_of_the_built_pipeline(tmp_path: Path):
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "s.py").write_text("print('hi')\n")
+    good = ScriptStep(script_name="s.py", source_directory="code", compute_target="p")
+    assert Pipeline([good]).validate(base_dir=tmp_path) == []
+    missing = ScriptStep(script_name="gone.py", source_directory="code", compute_target="p")
+    problems = Pipeline([missing]).validate(base_dir=tmp_path)
+    assert [(p.node, p.field) for p in problems if p.is_error] == [("gone", "script")]
