@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import validate, yamlio
 from engine.api import (
@@ -460,3 +462,51 @@ def test_validate_reports_the_problems_of_the_built_pipeline(tmp_path: Path):
     missing = ScriptStep(script_name="gone.py", source_directory="code", compute_target="p")
     problems = Pipeline([missing]).validate(base_dir=tmp_path)
     assert [(p.node, p.field) for p in problems if p.is_error] == [("gone", "script")]
+
+
+@st.composite
+def _api_pipelines(draw):
+    """Random DAGs of Spark and script steps reading datasets and earlier steps' outputs."""
+    datasets = [
+        Dataset.Tabular.from_delimited_files(f"data/d{i}.csv")
+        for i in range(draw(st.integers(1, 3)))
+    ]
+    outputs: list[OutputFileDatasetConfig] = []
+    steps = []
+    for i in range(draw(st.integers(1, 6))):
+        sources = datasets + outputs
+        picked = draw(st.lists(st.integers(0, len(sources) - 1), max_size=3, unique=True))
+        arguments: list = []
+        for j in picked:
+            source = sources[j]
+            read = source.as_named_input(f"in{j}") if isinstance(source, Dataset) else source
+            arguments += [f"--in{j}", read]
+        out = OutputFileDatasetConfig(name=f"out{i}")
+        if draw(st.booleans()):
+            out.read_parquet_files()
+        arguments += ["--out", out]
+        if draw(st.booleans()):
+            step = _spark_step(name=f"s{i}", arguments=arguments)
+        else:
+            step = ScriptStep(
+                script_name=f"s{i}.py",
+                arguments=arguments,
+                compute_target="pool",
+                source_directory="code",
+            )
+        outputs.append(out)
+        steps.append(step)
+    listed = draw(st.permutations(steps))
+    return Pipeline(listed[: draw(st.integers(1, len(listed)))], name="random")
+
+
+@settings(deadline=None, max_examples=60)
+@given(_api_pipelines())
+def test_any_api_pipeline_is_valid_and_survives_its_file(spec):
+    built = spec.to_model()
+    assert [p.format() for p in validate.validate(built) if p.is_error] == []
+    assert yamlio.loads(yamlio.dumps(built)) == built
+    order = list(built.nodes)
+    for node in built.nodes.values():
+        for port in node.inputs:
+            assert order.index(port.source.node) < order.index(node.name)
