@@ -99,6 +99,7 @@ class WindowActions:
             self.theme_actions[choice] = a
         self.sync_theme_choice()
 
+        self.export_actions = self._export_actions()
         self.recent_menu = QMenu("Open &Recent", w)
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         files.recentChanged.connect(self.fill_recent_menu)
@@ -124,6 +125,17 @@ class WindowActions:
             self.canvas_actions.append(a)
         return a
 
+    def _export_actions(self) -> list[QAction]:
+        from designer.exporting import available_targets
+
+        actions = []
+        for target, title in available_targets():
+            a = QAction(f"{title}…", self.window)
+            a.setStatusTip(f"Write the pipeline as {title.lower()}")
+            a.triggered.connect(lambda _=False, t=target: self.window.export(t))
+            actions.append(a)
+        return actions
+
     # -- menus and toolbar ---------------------------------------------------------
     def build_menus(self) -> None:
         bar = self.window.menuBar()
@@ -133,6 +145,8 @@ class WindowActions:
         file.addMenu(self.recent_menu)
         file.addSeparator()
         file.addActions([self.save, self.save_as])
+        export = file.addMenu("&Export")
+        export.addActions(self.export_actions)
         file.addSeparator()
         file.addActions([self.close, self.quit])
 

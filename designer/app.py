@@ -26,6 +26,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--size", default="1440x900", help="window size for --screenshot (WxH)")
     parser.add_argument(
+        "--select",
+        metavar="NODE",
+        help="with --screenshot: select this node (shown in the inspector)",
+    )
+    parser.add_argument(
         "--theme", choices=("system", "light", "dark"), help="colour theme (default: the saved one)"
     )
     args = parser.parse_args(argv)
@@ -54,10 +59,15 @@ def xcb_problem() -> str | None:
         return None
     platform = os.environ.get("QT_QPA_PLATFORM", "")
     uses_xcb = platform.startswith("xcb") or (
-        not platform and os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+        not platform and not os.environ.get("WAYLAND_DISPLAY")
     )
     if not uses_xcb:
         return None
+    if not platform and not os.environ.get("DISPLAY"):
+        return (
+            "no display to show the window on (DISPLAY is not set); run it inside a desktop "
+            "session, or render with --screenshot OUT.png"
+        )
     if ctypes.util.find_library("xcb-cursor") is None:
         return (
             "Qt needs the library libxcb-cursor0 to show windows on X11; install it "
@@ -67,13 +77,17 @@ def xcb_problem() -> str | None:
     return None
 
 
-def render_screenshot(window, out: str, width: int, height: int) -> None:
+def render_screenshot(window, out: str, width: int, height: int, select: str | None) -> None:
     from PySide6.QtWidgets import QApplication
 
     window.resize(width, height)
     window.show()
     for _ in range(3):
         QApplication.processEvents()
+    if select:
+        if select not in window.scene.nodes:
+            raise OSError(f"--select: the pipeline has no node named {select!r}")
+        window.scene.select_nodes([select])
     window.zoom_fit()
     QApplication.processEvents()
     image = window.grab()
@@ -125,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             window.set_document(Document(pipeline, Path(args.file).absolute()))
         try:
-            render_screenshot(window, args.screenshot, args.width, args.height)
+            render_screenshot(window, args.screenshot, args.width, args.height, args.select)
         except OSError as e:
             print(f"pipeloom-designer: {e}", file=sys.stderr)
             return 2

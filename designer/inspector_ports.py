@@ -43,6 +43,16 @@ _HELP = {
 }
 
 
+PORT_INDENT = 10
+LABEL_WIDTH = 116 - PORT_INDENT  # fields line up with the inspector's main form
+
+
+def _label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setFixedWidth(LABEL_WIDTH)
+    return label
+
+
 def _combo(items: list[tuple[str, object]], current: object) -> QComboBox:
     box = QComboBox()
     for text, data in items:
@@ -80,8 +90,8 @@ class PortCard(QFrame):
         top.addWidget(remove)
         outer.addLayout(top)
         form = QFormLayout()
-        form.setContentsMargins(10, 0, 0, 0)
-        form.setHorizontalSpacing(10)
+        form.setContentsMargins(PORT_INDENT, 0, 0, 0)
+        form.setHorizontalSpacing(12)
         form.setVerticalSpacing(4)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         outer.addLayout(form)
@@ -116,7 +126,7 @@ class PortCard(QFrame):
             ("Optional", "optional", optional),
         ):
             self.widgets[field] = w
-            form.addRow(label, w)
+            form.addRow(_label(label), w)
 
     # -- outputs -------------------------------------------------------------------
     def _output_fields(self, form: QFormLayout, port: OutputPort) -> None:
@@ -139,7 +149,7 @@ class PortCard(QFrame):
             ("Destination", "destination", dest),
         ):
             self.widgets[field] = w
-            form.addRow(label, w)
+            form.addRow(_label(label), w)
 
     def _set_format(self, fmt_type: str | None) -> None:
         node = self.section.node()

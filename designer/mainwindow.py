@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.palette_dock, self.inspector_dock], [220, 400], Qt.Orientation.Horizontal
         )
-        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
+        widget.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # QSS panel colour
         dock.setWidget(widget)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -208,6 +209,11 @@ class MainWindow(QMainWindow):
         if problems:
             self.problems_dock.show()
             self.problems_dock.raise_()
+
+    def export(self, target: str):
+        from designer.exporting import export_pipeline
+
+        return export_pipeline(self, target)
 
     # -- theme ---------------------------------------------------------------------
     def set_theme(self, choice: str) -> None:

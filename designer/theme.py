@@ -14,7 +14,7 @@ import weakref
 from pathlib import Path
 
 import pipeloom_resources
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
@@ -46,6 +46,7 @@ _PALETTE = {
 _DISABLED_TEXT = ("#a8adb5", "#5c626c")
 # colour that replaces `currentColor` in monochrome icons
 ICON_COLOR = {"light": "#3d4450", "dark": "#c9cdd4"}
+ICON_DISABLED_COLOR = {"light": "#b4b9c1", "dark": "#50565f"}
 
 
 def system_theme() -> str:
@@ -92,8 +93,8 @@ class _IconCache:
         self._dir: Path | None = None
         self._icons: dict[tuple[str, str], QIcon] = {}
 
-    def path(self, name: str, theme: str) -> Path:
-        """The SVG file of `name` in `theme`'s colour."""
+    def path(self, name: str, theme: str, disabled: bool = False) -> Path:
+        """The SVG file of `name` in `theme`'s colour (or its disabled colour)."""
         src = ICONS_DIR / f"{name}.svg"
         text = src.read_text(encoding="utf-8")
         if "currentColor" not in text:
@@ -101,15 +102,21 @@ class _IconCache:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="pipeloom-icons-"))
             atexit.register(shutil.rmtree, self._dir, True)
-        out = self._dir / f"{theme}-{name}.svg"
+        out = self._dir / f"{theme}-{name}{'-disabled' if disabled else ''}.svg"
         if not out.exists():
-            out.write_text(text.replace("currentColor", ICON_COLOR[theme]), encoding="utf-8")
+            colour = (ICON_DISABLED_COLOR if disabled else ICON_COLOR)[theme]
+            out.write_text(text.replace("currentColor", colour), encoding="utf-8")
         return out
 
     def icon(self, name: str, theme: str) -> QIcon:
         key = (name, theme)
         if key not in self._icons:
-            self._icons[key] = QIcon(str(self.path(name, theme)))
+            normal = self.path(name, theme)
+            icon = QIcon(str(normal))
+            disabled = self.path(name, theme, disabled=True)
+            if disabled != normal:  # the style's generated grey is too bright on dark
+                icon.addFile(str(disabled), QSize(), QIcon.Mode.Disabled)
+            self._icons[key] = icon
         return self._icons[key]
 
 

@@ -21,7 +21,15 @@ def menu_texts(window) -> dict[str, list[str]]:
 
 def test_menus_hold_the_commands_with_standard_shortcuts(window):
     menus = menu_texts(window)
-    assert menus["File"][:6] == ["New", "Open…", "Open Recent", "Save", "Save As…", "Close Window"]
+    assert menus["File"][:7] == [
+        "New",
+        "Open…",
+        "Open Recent",
+        "Save",
+        "Save As…",
+        "Export",
+        "Close Window",
+    ]
     assert menus["Edit"][2:] == ["Cut", "Copy", "Paste", "Duplicate", "Delete", "Select All"]
     assert menus["View"][:3] == ["Zoom In", "Zoom Out", "Fit to Window"]
     assert menus["Pipeline"] == ["Auto-layout", "Validate"]
@@ -52,6 +60,40 @@ def test_undo_actions_follow_the_document(opened, qtbot):
     assert "train" in window.document.pipeline.nodes
     a.redo.trigger()
     assert "train" not in window.document.pipeline.nodes
+
+
+def test_copy_paste_and_duplicate_are_one_step_each(opened, qtbot):
+    window = opened
+    p = window.document.pipeline
+    stack = window.document.undo_stack
+    window.scene.select_nodes(["dataprep", "train"])
+    assert window.copy()
+    start = stack.count()
+    pasted = window.paste()
+    assert len(pasted) == 2 and all(n in p.nodes for n in pasted)
+    assert stack.count() == start + 1
+    new_train = next(n for n in pasted if p.nodes[n].type == "script-step")
+    new_prep = next(n for n in pasted if p.nodes[n].type == "spark-step")
+    assert p.nodes[new_train].input("step2_input").source.node == new_prep  # inner wire kept
+    assert window.scene.selected_nodes() == pasted
+    stack.undo()
+    assert not any(n in p.nodes for n in pasted)
+    window.scene.select_nodes(["titanic"])
+    (dup,) = window.duplicate()
+    assert p.nodes[dup].type == "dataset"
+    assert stack.count() == start + 1
+
+
+def test_paste_between_two_windows(opened, qtbot, dialogs, tmp_path):
+    from designer.mainwindow import MainWindow
+
+    other = MainWindow(dialogs=dialogs, recovery_dir=tmp_path / "rec2")
+    qtbot.addWidget(other)
+    opened.scene.select_nodes(["titanic"])
+    opened.copy()
+    (name,) = other.paste()
+    assert other.document.pipeline.nodes[name].params["path"] == "data/Titanic.csv"
+    other.document.undo_stack.setClean()
 
 
 def test_problems_panel_reveals_and_selects_node(opened, qtbot):
@@ -122,3 +164,22 @@ def test_validate_action_reports(opened, qtbot):
         "valid" in window.statusBar().currentMessage()
         or "problem" in window.statusBar().currentMessage()
     )
+
+
+def test_export_writes_the_shell_script(opened, dialogs, tmp_path):
+    window = opened
+    export_menu = next(
+        a.menu() for a in window.menuBar().actions()[0].menu().actions() if a.text() == "&Export"
+    )
+    titles = [a.text() for a in export_menu.actions()]
+    assert titles == ["Azure ML Pipeline Job…", "Airflow DAG…", "Shell Script…"]
+    dialogs.picked_path = str(tmp_path / "out")
+    out = window.export("shell")
+    assert out == tmp_path / "out"
+    assert any(p.suffix == ".sh" for p in out.iterdir())
+    assert dialogs.asked[-1][0] == "info" and "Wrote" in dialogs.asked[-1][2]
+
+
+def test_export_of_untitled_pipeline_asks_to_save_first(window, dialogs):
+    assert window.export("shell") is None
+    assert dialogs.asked[-1][0] == "info"
