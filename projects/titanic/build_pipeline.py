@@ -30,8 +30,7 @@ DATASTORE = "workspaceblobstore"
 
 
 def build() -> Pipeline:
-    """The seed notebook's pipeline, ported: the same calls, laptop-sized Spark resources
-    (no executor count or cores: a local master has none to set)."""
+    """The seed notebook's pipeline, ported: the same calls, laptop-sized Spark resources."""
     titanic_tabular_dataset = Dataset.Tabular.from_delimited_files(
         path=[(DATASTORE, "data/Titanic.csv")]
     )
@@ -66,6 +65,8 @@ def build() -> Pipeline:
         driver_memory="1g",
         driver_cores=1,
         executor_memory="1g",
+        executor_cores=1,
+        num_executors=1,
         conf={"spark.sql.shuffle.partitions": 4},
     )
 
