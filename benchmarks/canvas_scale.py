@@ -73,8 +73,8 @@ def _median_repaint(app, view, repeat: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def _worker_ours(repeat: int) -> dict:
-    from PySide6.QtWidgets import QApplication
+def _worker_ours(repeat: int, index: str = "bsp") -> dict:
+    from PySide6.QtWidgets import QApplication, QGraphicsScene
 
     app = QApplication.instance() or QApplication([])
     from designer.canvas import make_canvas
@@ -84,6 +84,8 @@ def _worker_ours(repeat: int) -> dict:
     start, cpu = time.perf_counter(), time.process_time()
     document = Document(pipeline)
     view = make_canvas(document)
+    if index == "none":  # the alternative the scene's BspTreeIndex was chosen against
+        view.pipeline_scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
     built = time.perf_counter() - start
     view.resize(*WINDOW)
     view.show()
@@ -165,7 +167,10 @@ def _worker_bare(repeat: int) -> dict:
 
 
 def worker(kind: str, repeat: int) -> None:
-    result = (_worker_ours if kind == "ours" else _worker_bare)(repeat)
+    if kind == "bare":
+        result = _worker_bare(repeat)
+    else:
+        result = _worker_ours(repeat, "none" if kind == "ours-noindex" else "bsp")
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -189,7 +194,7 @@ def run(kind: str, repeat: int, processes: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--worker", choices=("ours", "bare"))
+    parser.add_argument("--worker", choices=("ours", "ours-noindex", "bare"))
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -200,6 +205,7 @@ def main() -> int:
 
     bare = run("bare", args.repeat, args.processes)
     ours = run("ours", args.repeat, args.processes)
+    noindex = run("ours-noindex", args.repeat, args.processes)
 
     def row(name: str, r: dict) -> list[str]:
         return [
@@ -210,7 +216,11 @@ def main() -> int:
             f"{r['peak_mb']:.0f} MB",
         ]
 
-    rows = [row("Pipeloom canvas", ours), row("bare QGraphicsScene (same run)", bare)]
+    rows = [
+        row("Pipeloom canvas (BspTreeIndex, shipped)", ours),
+        row("Pipeloom canvas with NoIndex", noindex),
+        row("bare QGraphicsScene (same run)", bare),
+    ]
     for name, (o, r, m) in PEERS.items():
         rows.append(
             [f"{name} (earlier, same machine)", f"{o:.2f} s", f"{r:.1f} ms", "-", f"{m} MB"]

@@ -255,6 +255,11 @@ class PipelineScene(QGraphicsScene):
             node = p.nodes.get(name)
             if node is not None and name in self.nodes:
                 self.nodes[name].sync(node, p, self._connected_outputs(name))
+                for key in self._out.get(name, ()):  # an output's kind colours its wires
+                    wire = self.wires.get(key)
+                    if wire is not None and wire.kind != output_kind(node, wire.output):
+                        wire.kind = output_kind(node, wire.output)
+                        wire.update()
                 self._update_wire_ends(name)
         for name in added:  # a node back from undo shows its last known problems at once
             if name in self.nodes and name in self._problems:

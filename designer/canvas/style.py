@@ -137,7 +137,11 @@ def set_canvas_theme(name: str) -> None:
     _current = THEMES[name]
     _generation += 1
     for listener in list(_listeners):
-        listener()
+        try:
+            listener()
+        except RuntimeError:  # its Qt object is gone (a closed window): stop calling it
+            if listener in _listeners:
+                _listeners.remove(listener)
 
 
 def on_theme_changed(callback: Callable[[], None]) -> Callable[[], None]:

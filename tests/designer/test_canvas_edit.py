@@ -311,3 +311,30 @@ def test_auto_layout_is_one_step_without_overlaps(qtbot):
     assert xs["titanic"] < xs["prep"] < xs["train"]
     doc.undo_stack.undo()
     assert scene.nodes["prep"].pos() == QPointF(300, 0)
+
+
+def test_changing_a_dataset_kind_recolours_its_port_and_wires(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    doc.push(ch.SetParam("titanic", "kind", "file"))
+    assert scene.wires[("prep", "table")].kind == "file"
+    assert scene.nodes["titanic"].port("out", "data").kind == "file"
+    doc.undo_stack.undo()
+    assert scene.wires[("prep", "table")].kind == "tabular"
+
+
+def test_wires_follow_a_node_while_it_is_dragged(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    start = body_pos(scene, "prep")
+    drag(view, start, start + QPointF(0, 120), release=False)
+    wire = scene.wires[("train", "data")]
+    assert scene.nodes["prep"].pos() == QPointF(300, 120)
+    assert wire.path().pointAtPercent(0) == scene.nodes["prep"].port_scene_pos("out", "out")
+    assert doc.undo_stack.count() == 0  # nothing is committed before the release
+    send_mouse(
+        view,
+        QEvent.Type.MouseButtonRelease,
+        start + QPointF(0, 120),
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.NoButton,
+    )
+    assert doc.pipeline.nodes["prep"].position == (300.0, 120.0)

@@ -142,3 +142,21 @@ def test_tab_opens_quick_add_at_the_cursor(qtbot):
     added = [n for n in doc.pipeline.nodes if n.startswith("dataset")]
     assert added and doc.pipeline.nodes[added[0]].type == "dataset"
     assert doc.undo_stack.count() == 1
+
+
+def test_hovering_a_compatible_input_snaps_the_dragged_wire_to_it(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    target = port_pos(scene, "report", "in", "model")
+    drag(view, port_pos(scene, "train", "out", "model"), target + QPointF(6, 3), release=False)
+    assert scene._drag_wire.valid
+    assert scene.nodes["report"]._marks[("in", "model")] == "target"
+    assert scene._drag_wire.boundingRect().contains(target)
+    send_mouse(
+        view,
+        QEvent.Type.MouseButtonRelease,
+        target + QPointF(6, 3),
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.NoButton,
+    )
+    assert doc.pipeline.nodes["report"].input("model").source == Ref("train", "model")
+    assert scene._drag_wire is None
