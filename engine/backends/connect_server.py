@@ -19,9 +19,14 @@ from pathlib import Path
 from engine import java as java_finder
 from engine.problems import PipelineError
 
+from .spark_boot import SERVER_STATUS_ENV
+from .spark_launch import jvm_command, launcher_env
+from .spark_settings import free_port
+
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 READY_TIMEOUT = 240.0  # seconds; 2 busy cores can make a JVM start slow
 _STARTED = re.compile(r"Spark Connect server started at: .*?:(\d+)\s*$")
+STATUS_READY, STATUS_FAILED = "ready", "failed"  # first line of a server's status file
 _FAILED = ("Error starting Spark Connect server", 'Exception in thread "main"')
 # Environment that would make the server (or pyspark inside it) act as a Connect client.
 _CLIENT_ENV = ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE", "SPARK_API_MODE")
@@ -78,11 +83,10 @@ def server_env(python: str, java: java_finder.Java, base: dict[str, str] | None 
     return env
 
 
-def server_command(key: ServerKey, java_options: list[str]) -> list[str]:
-    """spark-class SparkSubmit ... SparkConnectServer: the server in the foreground (no daemon)."""
+def server_submit_args(key: ServerKey, java_options: list[str], port: int) -> list[str]:
+    """SparkSubmit arguments that run the server in the foreground (no daemon) on `port`."""
     conf = dict(key.conf)
-    args = [os.path.join(spark_home(), "bin", "spark-class"), "org.apache.spark.deploy.SparkSubmit"]
-    args += ["--master", key.master, "--name", "Pipeloom Connect server"]
+    args = ["--master", key.master, "--name", "Pipeloom Connect server"]
     # Driver JVM settings only take effect as spark-submit options in client mode.
     if "spark.driver.memory" in conf:
         args += ["--driver-memory", conf.pop("spark.driver.memory")]
@@ -94,7 +98,7 @@ def server_command(key: ServerKey, java_options: list[str]) -> list[str]:
     conf.update(
         {
             "spark.connect.grpc.binding.address": "127.0.0.1",
-            "spark.connect.grpc.binding.port": "0",  # the server reports the port it bound
+            "spark.connect.grpc.binding.port": str(port),
         }
     )
     for name, value in conf.items():
@@ -114,25 +118,35 @@ class ConnectServer:
     pid: int | None = None  # the JVM
     started_at: float | None = None
     ready_seconds: float | None = None
+    status_path: Path | None = None  # "ready" or "failed\n<why>", for steps already waiting
     _watchdog: subprocess.Popen | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
     _error: Exception | None = None
 
     def start(self) -> None:
-        """Launch in a background thread, overlapped with whatever the caller does next."""
+        """Launch in a background thread, overlapped with whatever the caller does next.
+
+        The port is picked now, so clients can be started (and import pyspark) while the
+        server boots; they wait for the status file to say ready.
+        """
         self.started_at = time.monotonic()
+        logs = cache_dir() / "servers"
+        logs.mkdir(exist_ok=True)
+        name = f"connect-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.log_path = logs / f"{name}.log"
+        self.status_path = logs / f"{name}.status"
+        self.port = free_port()
         threading.Thread(target=self._launch, name="connect-server-start", daemon=True).start()
 
     def _launch(self) -> None:
         try:
             java = java_finder.find_java()
-            logs = cache_dir() / "servers"
-            logs.mkdir(exist_ok=True)
-            self.log_path = logs / f"connect-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
             env = server_env(self.key.python, java)
+            env = launcher_env(env, env["SPARK_HOME"])  # what spark-class would export
             env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = self.token
+            submit_args = server_submit_args(self.key, self.java_options, self.port)
             command = [sys.executable, "-I", "-S", WATCHDOG, str(self.log_path)]
-            command += server_command(self.key, self.java_options)
+            command += jvm_command(submit_args, env, java)
             # stdin is the lifeline: only we hold its write end, so our death means EOF there.
             self._watchdog = subprocess.Popen(
                 command,
@@ -143,13 +157,20 @@ class ConnectServer:
                 start_new_session=True,  # a terminal's Ctrl-C goes to the runner, not the server
             )
             self.pid = int(self._watchdog.stdout.readline() or 0) or None
-            self.port = self._wait_for_port()
+            self._wait_for_port()
             self.ready_seconds = time.monotonic() - (self.started_at or 0)
+            self._write_status(STATUS_READY)
         except Exception as exc:  # reported to whoever waits in url()
             self._error = exc
+            self._write_status(f"{STATUS_FAILED}\n{exc}")
             self.stop()
         finally:
             self._ready.set()
+
+    def _write_status(self, text: str) -> None:
+        temp = self.status_path.with_suffix(".tmp")
+        temp.write_text(text + "\n", encoding="utf-8")
+        os.replace(temp, self.status_path)  # readers never see half a status
 
     def _wait_for_port(self) -> int:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -187,14 +208,20 @@ class ConnectServer:
             raise self._error
         return self
 
-    def url(self, session_id: str | None = None) -> str:
+    def url(self, session_id: str | None = None, wait: bool = True) -> str:
         """Connection string for a client; `localhost` so the token travels without TLS."""
-        self.wait()
+        if wait:
+            self.wait()
+        elif self._error is not None:
+            raise self._error
         url = f"sc://localhost:{self.port}/"
         return f"{url};session_id={session_id}" if session_id else url
 
     def client_env(self) -> dict[str, str]:
-        return {"SPARK_CONNECT_AUTHENTICATE_TOKEN": self.token}
+        return {
+            "SPARK_CONNECT_AUTHENTICATE_TOKEN": self.token,
+            SERVER_STATUS_ENV: str(self.status_path),
+        }
 
     def alive(self) -> bool:
         return self._watchdog is not None and self._watchdog.poll() is None

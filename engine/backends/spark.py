@@ -141,8 +141,9 @@ class SparkBackend:
                 env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = run.token
         else:
             server = self._server(launch.compute, launch.python)
-            server.wait()
-            run.server, run.url, run.token = server, server.url(session_id), server.token
+            # no wait: the step imports pyspark while the server boots (see spark_boot)
+            run.server, run.token = server, server.token
+            run.url = server.url(session_id, wait=False)
             run.log_offset = server.log_size()
             env.update(server.client_env())
             self._note_unhonoured(launch, settings, log)

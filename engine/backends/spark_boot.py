@@ -17,6 +17,8 @@ import time
 ARTIFACTS_ENV = "PIPELOOM_SPARK_ARTIFACTS"  # JSON list: snapshot modules zip, py_files
 SQL_CONF_ENV = "PIPELOOM_SPARK_SQL_CONF"  # JSON object of spark.sql.* settings
 PROGRESS_ENV = "PIPELOOM_SPARK_PROGRESS"  # file for progress lines
+SERVER_STATUS_ENV = "PIPELOOM_SPARK_SERVER_STATUS"  # a starting local server's status file
+SERVER_WAIT = 300.0  # seconds; the server's own start timeout is shorter
 
 
 class ProgressWriter:
@@ -38,7 +40,30 @@ class ProgressWriter:
             self._file.write(json.dumps(record) + "\n")
 
 
+def wait_for_server(status_path: str) -> None:
+    """Block until the local server (started alongside this step) is ready; exit if it failed."""
+    # the slow imports happen while the server is still booting
+    import pyspark.sql.connect.session  # noqa: F401
+
+    deadline = time.monotonic() + SERVER_WAIT
+    while time.monotonic() < deadline:
+        try:
+            with open(status_path, encoding="utf-8") as handle:
+                status = handle.read()
+        except FileNotFoundError:
+            time.sleep(0.05)
+            continue
+        if status.startswith("ready"):
+            return
+        sys.stderr.write(status.partition("\n")[2])
+        sys.exit(2)
+    sys.exit(f"the Spark Connect server did not start within {SERVER_WAIT:.0f} s")
+
+
 def start_session():
+    status = os.environ.get(SERVER_STATUS_ENV)
+    if status:
+        wait_for_server(status)
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.getOrCreate()

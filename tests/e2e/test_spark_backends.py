@@ -374,3 +374,20 @@ def test_pool_keeps_a_warm_server_only_when_asked(spark_connect_server):
     second.close(keep_warm=False)
     assert POOL.get(key) is spark_connect_server  # the session fixture still holds it
     assert json.dumps(spark_connect_server.url()).startswith('"sc://localhost:')
+
+
+def test_a_server_that_cannot_start_fails_its_waiting_step_with_its_log(tmp_path):
+    """Steps start while the server boots; when it dies they fail with its last log lines."""
+    backend = SparkBackend()
+    compute = Compute("bad", "spark", master="local[1]", conf={"spark.driver.memory": "12zb"})
+    launch = make_launch(tmp_path, "print('never')", [], backend="connect")
+    launch.compute = compute
+    try:
+        run = StepRun(backend, launch).start().wait()
+    finally:
+        backend.close(keep_warm=False)
+    assert run.code == 2
+    text = run.text()
+    assert "The Spark Connect server for master local[1]" in text
+    assert "Invalid maximum heap size" in text
+    assert "never" not in text
