@@ -328,8 +328,8 @@ class AzureMLWriter:
         if isinstance(target, str) and target:
             return {"compute": f"azureml:{target.removeprefix('azureml:')}"}
         self.ctx.warn(
-            node.name,
-            "compute",
+            None,
+            f"computes.{name}",
             f"compute {name!r} has no entry in export.azureml.computes: assumed an Azure ML compute "
             f"of the same name (map it with --compute {name}=TARGET)",
         )

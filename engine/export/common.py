@@ -64,7 +64,9 @@ class ExportContext:
 
     # -- warnings ---------------------------------------------------------------------------
     def warn(self, node: str | None, field_: str | None, message: str) -> None:
-        self.result.warnings.append(Problem(node, field_, "warning", message))
+        problem = Problem(node, field_, "warning", message)
+        if problem not in self.result.warnings:  # said once, however many steps it concerns
+            self.result.warnings.append(problem)
 
     # -- steps and inputs -------------------------------------------------------------------
     def steps(self) -> list[Node]:

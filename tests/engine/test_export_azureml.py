@@ -1,0 +1,176 @@
+"""Azure ML v2 export: each file is loaded by azure-ai-ml's own load_job and passes its
+client-side validation (no workspace, no network); the wiring is what the pipeline says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from azure.ai.ml import load_job
+from export_projects import FAN_PIPELINE, fan_project, load, titanic_project
+
+from engine.export import export
+from engine.problems import PipelineError
+
+# azure-ai-ml and marshmallow warn about their own internals on every load
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _load_and_validate(path: Path):
+    job = load_job(str(path))
+    result = job._validate()
+    assert result.passed, result.error_messages
+    return job
+
+
+def _binding(node_input) -> tuple[str, str | None]:
+    """(path, mode) of a job's input as written: a bare binding or {path, mode}."""
+    data = node_input._data
+    if isinstance(data, str):
+        return data, None
+    return data.path, data.mode
+
+
+def test_titanic_export_loads_validates_and_keeps_the_wiring(tmp_path: Path):
+    pipeline = load(titanic_project(tmp_path))
+    result = export(pipeline, "azureml", tmp_path / "out")
+    job = _load_and_validate(result.main_file)
+
+    assert job.type == "pipeline" and set(job.jobs) == {"dataprep", "train"}
+    titanic = job.inputs["titanic"]._data
+    assert titanic.type == "uri_file"
+    assert (result.main_file.parent / titanic.path).resolve() == (
+        tmp_path / "titanic" / "data" / "Titanic.csv"
+    )
+    assert job.inputs["sample_fraction"]._data == 1.0
+
+    prep = job.jobs["dataprep"]
+    assert type(prep).__name__ == "Spark"
+    assert _binding(prep.inputs["tabular_input"]) == ("${{parent.inputs.titanic}}", "direct")
+    assert _binding(prep.inputs["file_input"]) == ("${{parent.inputs.titanic}}", "direct")
+    assert _binding(prep.inputs["sample_fraction"])[0] == "${{parent.inputs.sample_fraction}}"
+    assert prep.entry.entry == "dataprep.py"
+    assert (result.out_dir / prep.code / "dataprep.py").is_file()
+    assert prep.args.split() == [
+        "--tabular_input",
+        "${{inputs.tabular_input}}",
+        "--file_input",
+        "${{inputs.file_input}}",
+        "--output_dir",
+        "${{outputs.output_dir}}",
+        "--fraction",
+        "${{inputs.sample_fraction}}",
+    ]
+    spark = pipeline.nodes["dataprep"].params
+    assert prep.driver_memory == spark["spark.driver_memory"]
+    assert prep.driver_cores == spark["spark.driver_cores"]
+    assert prep.conf["spark.sql.shuffle.partitions"] == 4
+    assert prep.resources.instance_type == "standard_e4s_v3"
+    assert str(prep.resources.runtime_version) == "3.4"
+    out = prep.outputs["output_dir"]._data
+    assert (out.type, out.mode, out.name) == ("uri_folder", "direct", "registered_dataset")
+    assert out.path == "azureml://datastores/workspaceblobstore/paths/test"
+
+    train = job.jobs["train"]
+    assert type(train).__name__ == "Command"
+    assert _binding(train.inputs["step2_input"]) == (
+        "${{parent.jobs.dataprep.outputs.output_dir}}",
+        "download",
+    )
+    assert train.compute.removeprefix("azureml:") == "cpucluster"
+    # allow_reuse: false -> an inline component that is not deterministic
+    assert train.component.is_deterministic is False
+    assert train.component.command.startswith("python train.py ${{inputs.step2_input}}")
+    written = yaml.safe_load(result.main_file.read_text())["jobs"]["train"]["component"]
+    conda_file = result.out_dir / written["environment"]["conda_file"]
+    assert train.component.environment.conda_file == yaml.safe_load(conda_file.read_text())
+    pip = next(
+        d["pip"]
+        for d in train.component.environment.conda_file["dependencies"]
+        if isinstance(d, dict)
+    )
+    assert pip == pipeline.environments["trainenv"].pip
+    assert job.settings.force_rerun is None
+
+
+def test_force_rerun_and_compute_options(tmp_path: Path):
+    pipeline = load(titanic_project(tmp_path))
+    result = export(
+        pipeline,
+        "azureml",
+        tmp_path / "out",
+        force_rerun=True,
+        computes={"cpucluster": "gpu-cluster", "link1-spark01": "standard_e8s_v3@3.3"},
+    )
+    job = _load_and_validate(result.main_file)
+    assert job.settings.force_rerun is True
+    assert job.jobs["train"].compute.removeprefix("azureml:") == "gpu-cluster"
+    assert job.jobs["dataprep"].resources.instance_type == "standard_e8s_v3"
+    assert str(job.jobs["dataprep"].resources.runtime_version) == "3.3"
+
+
+def test_script_steps_modes_names_parameters_and_warnings(tmp_path: Path):
+    pipeline = load(fan_project(tmp_path))
+    result = export(pipeline, "azureml", tmp_path / "out")
+    job = _load_and_validate(result.main_file)
+
+    assert set(job.jobs) == {"split", "left_clean", "merge"}  # Azure ML names: no dashes
+    assert job.inputs["raw"]._data.type == "uri_file"
+    assert job.inputs["docs"]._data.type == "uri_folder"
+    assert job.inputs["label"]._data == "hello" and job.inputs["factor"]._data == 1.5
+    split, clean, merge = (job.jobs[n] for n in ("split", "left_clean", "merge"))
+    assert _binding(split.inputs["raw"]) == ("${{parent.inputs.raw}}", "ro_mount")
+    assert _binding(clean.inputs["left"]) == ("${{parent.jobs.split.outputs.left}}", "download")
+    assert _binding(merge.inputs["cleaned"]) == (
+        "${{parent.jobs.left_clean.outputs.cleaned}}",
+        "download",
+    )
+    assert _binding(merge.inputs["right"]) == ("${{parent.jobs.split.outputs.right}}", "direct")
+    assert _binding(merge.inputs["docs"]) == ("${{parent.inputs.docs}}", "ro_mount")
+    assert _binding(merge.inputs["factor"])[0] == "${{parent.inputs.factor}}"
+    assert "--factor=${{inputs.factor}}" in merge.component.command
+    assert "--label ${{inputs.label}}" in clean.command
+    assert split.outputs["left"]._data.path.endswith("/paths/published/left")
+    assert split.outputs["right"]._data.name == "right_side"
+    assert merge.component.is_deterministic is False
+    assert clean.component is None or getattr(clean.component, "is_deterministic", True)
+
+    said = {(w.node, w.field): w.message for w in result.warnings}
+    assert "left_clean" in said[("left-clean", "name")]
+    assert "export.azureml.computes" in said[(None, "computes.cpus")]
+    assert "step helper" in said[("merge", "source_directory")]
+    assert "default" in said[("split", "environment")]  # command jobs need an environment
+    assert (result.out_dir / "environments" / "default.conda.yml").is_file()
+
+
+def test_spark_step_without_reuse_is_a_non_deterministic_spark_component(tmp_path: Path):
+    path = titanic_project(tmp_path)
+    text = path.read_text().replace(
+        "    file: dataprep.py\n", "    file: dataprep.py\n    allow_reuse: false\n"
+    )
+    path.write_text(text)
+    pipeline = load(path)
+    assert pipeline.nodes["dataprep"].params["allow_reuse"] is False
+    job = _load_and_validate(export(pipeline, "azureml", tmp_path / "out").main_file)
+    prep = job.jobs["dataprep"]
+    assert type(prep).__name__ == "Spark" and prep.component.is_deterministic is False
+    assert prep.component.entry.entry == "dataprep.py"
+
+
+def test_client_side_validation_catches_a_broken_export(tmp_path: Path):
+    """The check above is real: an export whose Spark entry file is gone fails validation."""
+    pipeline = load(titanic_project(tmp_path))
+    result = export(pipeline, "azureml", tmp_path / "out")
+    (result.out_dir / "code" / "dataprep.py").unlink()
+    outcome = load_job(str(result.main_file))._validate()
+    assert not outcome.passed
+    assert any("dataprep.py" in message for message in outcome.error_messages.values())
+
+
+def test_a_pipeline_with_errors_is_not_exported(tmp_path: Path):
+    path = fan_project(tmp_path, FAN_PIPELINE.replace("{from: split.right,", "{from: split.nope,"))
+    with pytest.raises(PipelineError) as caught:
+        export(load(path), "azureml", tmp_path / "out")
+    assert any(p.node == "merge" for p in caught.value.problems)
+    assert not (tmp_path / "out" / "pipeline.yml").exists()
