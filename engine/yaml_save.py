@@ -144,6 +144,11 @@ def _patch(rt: Any, old: dict, new: dict, style: Any) -> None:
     """Apply to the round-trip mapping `rt` the differences from `old` to `new`."""
     from ruamel.yaml.comments import CommentedMap
 
+    renamed = _renames(old, new)
+    for before, after in renamed.items():
+        if before in rt and after not in rt:
+            _rename_in_place(rt, before, after)
+    old = {renamed.get(k, k): v for k, v in old.items()}
     for k in old:
         if k not in new and k in rt:
             del rt[k]
@@ -165,6 +170,30 @@ def _patch(rt: Any, old: dict, new: dict, style: Any) -> None:
             at = list(rt).index(previous) + 1 if previous in rt else 0
             rt.insert(at, k, _to_round_trip(value, child))
         previous = k
+
+
+def _renames(old: dict, new: dict) -> dict:
+    """Keys that were renamed: gone from `old` and new in `new` at the same position with the
+    same kind of value (a renamed node keeps its comments and the person's key order)."""
+    old_keys, new_keys = list(old), list(new)
+    found = {}
+    for i, k in enumerate(new_keys):
+        if k in old or i >= len(old_keys):
+            continue
+        before = old_keys[i]
+        if before not in new and isinstance(old[before], dict) and isinstance(new[k], dict):
+            if old[before].get("type") == new[k].get("type"):
+                found[before] = k
+    return found
+
+
+def _rename_in_place(rt: Any, before: str, after: str) -> None:
+    position = list(rt).index(before)
+    comment = rt.ca.items.pop(before, None)
+    value = rt.pop(before)
+    rt.insert(position, after, value)
+    if comment is not None:
+        rt.ca.items[after] = comment
 
 
 def patch_text(existing: str, old: dict, new: dict) -> str:

@@ -71,12 +71,13 @@ def save(p: Pipeline, path: str | os.PathLike | None = None) -> None:
     target = os.fspath(path) if path is not None else p.path
     if target is None:
         raise PipelineError("the pipeline has no file yet: choose where to save it")
-    text = dumps(p)
+    canonical = dumps(p)
+    text = canonical
     if p.path is not None and _same_file(p.path, target):
-        text = _keep_hand_edits(target, text, p)
+        text = _keep_hand_edits(target, canonical, p)
     atomic_write(target, text)
     real = os.path.realpath(target)
-    if text is not None and _is_canonical_for(text, p):
+    if text is canonical:
         _canonical_files[real] = hash(text)
     else:
         _canonical_files.pop(real, None)
@@ -105,10 +106,6 @@ def node_from_data(name: str, data: Any) -> Node:
 
 def _same_file(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
-
-
-def _is_canonical_for(text: str, p: Pipeline) -> bool:
-    return text == dumps(p)
 
 
 def _keep_hand_edits(target: str, new_text: str, p: Pipeline) -> str:

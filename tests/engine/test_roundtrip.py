@@ -316,8 +316,9 @@ def test_rename_node_and_new_section_keep_comments(tmp_path):
     )
     assert "from: passengers" in text
     assert 'description: "yes"' in text
-    assert "shipped with the project" not in text or "passengers" in text
-    assert kept_comments(text)[-1] == "embedded"
+    assert kept_comments(text) == ALL_COMMENTS  # the renamed node keeps its comments
+    assert "  passengers:\n    path: data/Titanic.csv   # shipped with the project\n" in text
+    assert "environments:\n  sk: {pip: [scikit-learn>=1.4]}\n" in text
 
 
 def test_saving_a_new_copy_elsewhere_writes_canonical_text(tmp_path):
