@@ -366,8 +366,7 @@ class ListField(FieldEditor):
             | QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
-        self.list.setMinimumHeight(64)
-        self.list.setMaximumHeight(150)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self._watch_focus(self.list)
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
@@ -407,9 +406,17 @@ class ListField(FieldEditor):
         self.buttons["up"].clicked.connect(lambda: self.move_item(-1))
         self.buttons["down"].clicked.connect(lambda: self.move_item(1))
         self.list.itemChanged.connect(self._on_item_changed)
+        self._fit_height()
 
     def main_widget(self):
         return self.list
+
+    def _fit_height(self) -> None:
+        """As tall as its items (one spare row), between two and six rows."""
+        row = self.list.sizeHintForRow(0) if self.list.count() else 0
+        row = row if row > 0 else self.list.fontMetrics().height() + 10
+        rows = max(2, min(6, self.list.count() + 1))
+        self.list.setFixedHeight(rows * row + 2 * self.list.frameWidth() + 6)
 
     def value(self) -> list:
         return [self.list.item(i).data(VALUE_ROLE) for i in range(self.list.count())]
@@ -424,6 +431,7 @@ class ListField(FieldEditor):
         for v in values:
             self._new_item(v)
         self._setting = False
+        self._fit_height()
         if 0 <= row < self.list.count():
             self.list.setCurrentRow(row)
 
@@ -438,6 +446,7 @@ class ListField(FieldEditor):
         return item
 
     def _emit(self) -> None:
+        self._fit_height()
         values = self.value()
         self.edited.emit(values if values else None)
 
@@ -526,8 +535,7 @@ class MappingField(FieldEditor):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(70)
-        self.table.setMaximumHeight(150)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self._watch_focus(self.table)
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
@@ -547,9 +555,16 @@ class MappingField(FieldEditor):
         self.table.itemChanged.connect(self._on_changed)
         self.add_button.clicked.connect(self.add_row)
         self.remove_button.clicked.connect(self.remove_row)
+        self._fit_height()
 
     def main_widget(self):
         return self.table
+
+    def _fit_height(self) -> None:
+        header = self.table.horizontalHeader().sizeHint().height()
+        row = self.table.verticalHeader().defaultSectionSize()
+        rows = max(1, min(5, self.table.rowCount()))
+        self.table.setFixedHeight(header + rows * row + 2 * self.table.frameWidth() + 4)
 
     def value(self) -> dict:
         out = {}
@@ -569,10 +584,12 @@ class MappingField(FieldEditor):
         for k, v in mapping.items():
             self._append(str(k), v)
         self._setting = False
+        self._fit_height()
 
     def _append(self, key: str, value: Any) -> int:
         r = self.table.rowCount()
         self.table.insertRow(r)
+        self._fit_height()
         self.table.setItem(r, 0, QTableWidgetItem(key))
         item = QTableWidgetItem(format_scalar(value))
         item.setData(VALUE_ROLE, value)
@@ -601,6 +618,7 @@ class MappingField(FieldEditor):
             self._setting = True
             self.table.removeRow(r)
             self._setting = False
+            self._fit_height()
             self.edited.emit(self.value() or None)
 
 

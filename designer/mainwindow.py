@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self._on_selection()
         document.validate_now()
         self.zoom_fit()
+        self.view.setFocus()  # canvas shortcuts work right after opening
 
     def update_title(self, _path: str = "") -> None:
         self.setWindowTitle(f"{self.document.display_name()}[*] — Pipeloom")
@@ -233,8 +234,18 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1360, 860)
         state = s.value("window/state")
+        self._default_layout = state is None
         if state is not None:
             self.restoreState(state)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._default_layout:  # first start: give the canvas the room, docks their sizes
+            self._default_layout = False
+            self.resizeDocks(
+                [self.palette_dock, self.inspector_dock], [220, 400], Qt.Orientation.Horizontal
+            )
+            self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
 
     def save_window_state(self) -> None:
         s = QSettings()
