@@ -53,6 +53,7 @@ class PipelineScene(QGraphicsScene):
         self._press_positions: dict[str, QPointF] = {}
         self._drag: dict | None = None  # the wire being dragged
         self._drag_wire: DragWire | None = None
+        self._over_port = False
         self._bg_pens: tuple | None = None
         self.far = False  # zoomed far out: wires are hidden items, drawn as one batch of chords
         self._far_lines: dict | None = None
@@ -506,6 +507,8 @@ class PipelineScene(QGraphicsScene):
             self._update_wire_drag(event.scenePos())
             event.accept()
             return
+        if event.buttons() == Qt.MouseButton.NoButton:
+            self._update_port_cursor(event)
         super().mouseMoveEvent(event)
         if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
             for name in self._press_positions:  # wires follow the nodes being dragged
@@ -519,6 +522,19 @@ class PipelineScene(QGraphicsScene):
         super().mouseReleaseEvent(event)
         if event.button() == Qt.MouseButton.LeftButton and self._press_positions:
             self._commit_moves()
+
+    def _update_port_cursor(self, event) -> None:
+        """A crosshair over ports says "drag from here to connect"."""
+        hit = self.port_at(event.scenePos())
+        over_port = hit is not None and hit[1] is not None
+        viewport = event.widget()
+        if viewport is None or over_port == self._over_port:
+            return
+        self._over_port = over_port
+        if over_port:
+            viewport.setCursor(Qt.CursorShape.CrossCursor)
+        elif viewport.cursor().shape() == Qt.CursorShape.CrossCursor:
+            viewport.unsetCursor()
 
     def _commit_moves(self) -> None:
         moves = {}

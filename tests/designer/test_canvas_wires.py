@@ -160,3 +160,23 @@ def test_hovering_a_compatible_input_snaps_the_dragged_wire_to_it(qtbot):
     )
     assert doc.pipeline.nodes["report"].input("model").source == Ref("train", "model")
     assert scene._drag_wire is None
+
+
+def test_cursor_is_a_crosshair_over_ports(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    send_mouse(
+        view,
+        QEvent.Type.MouseMove,
+        port_pos(scene, "prep", "out", "out"),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+    )
+    assert view.viewport().cursor().shape() == Qt.CursorShape.CrossCursor
+    send_mouse(
+        view,
+        QEvent.Type.MouseMove,
+        QPointF(450, 600),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+    )
+    assert view.viewport().cursor().shape() != Qt.CursorShape.CrossCursor
