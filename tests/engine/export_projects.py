@@ -144,3 +144,25 @@ def titanic_project(root: Path) -> Path:
 
 def load(path: Path):
     return yamlio.load(path)
+
+
+def pipeloom_outputs(path: Path) -> dict[str, dict[str, Path]]:
+    """Run the pipeline file with Pipeloom's own runner; {step: {output: folder}}."""
+    from engine.api_run import submit
+
+    run = submit(yamlio.load(path), experiment="export-tests")
+    status = run.wait_for_completion(show_output=False, timeout=900)
+    steps = {s.name: s for s in run.get_steps()}
+    assert status == "Completed", {
+        n: (s.get_status(), s.get_log()[-3000:]) for n, s in steps.items()
+    }
+    return {name: {o: Path(p) for o, p in s.outputs.items()} for name, s in steps.items()}
+
+
+def text_content(folder: Path) -> list[str]:
+    """Every line of every file under `folder`, sorted (file names may differ between runs)."""
+    lines: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.startswith((".", "_")):
+            lines.extend(path.read_text().splitlines())
+    return sorted(lines)

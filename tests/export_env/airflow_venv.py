@@ -2,7 +2,8 @@
 
 Created once per requirements (keyed by a hash of the requirement files and the Python
 version) under ~/.cache/pipeloom-test/, built in a temp folder and renamed into place so an
-interrupted build never leaves a half-made venv behind. About 2 minutes and 650 MB.
+interrupted build never leaves a half-made venv behind (the rename breaks the shebangs of its
+console scripts: run tools as `python -m airflow`). About 2 minutes and 650 MB.
 """
 
 from __future__ import annotations
