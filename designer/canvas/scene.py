@@ -54,6 +54,7 @@ class PipelineScene(QGraphicsScene):
         self._drag: dict | None = None  # the wire being dragged
         self._drag_wire: DragWire | None = None
         self._over_port = False
+        self._nodes_rect: QRectF | None = None
         self._bg_pens: tuple | None = None
         self.far = False  # zoomed far out: wires are hidden items, drawn as one batch of chords
         self._far_lines: dict | None = None
@@ -265,6 +266,7 @@ class PipelineScene(QGraphicsScene):
         for name in added:  # a node back from undo shows its last known problems at once
             if name in self.nodes and name in self._problems:
                 self.nodes[name].set_problems(self._problems[name])
+        self._nodes_rect = None
         self.graphChanged.emit()
 
     def _sync_wire(self, target: str, inp: str) -> set[str]:
@@ -369,11 +371,16 @@ class PipelineScene(QGraphicsScene):
             item.setSelected(True)
 
     def nodes_rect(self, names=None) -> QRectF:
+        """The scene rect of the given nodes (all by default; cached: panning asks often)."""
+        if names is None and self._nodes_rect is not None:
+            return QRectF(self._nodes_rect)
         rect = QRectF()
         for n in names if names is not None else self.nodes:
             if n in self.nodes:
                 item = self.nodes[n]
                 rect = rect.united(item.sceneBoundingRect())
+        if names is None:
+            self._nodes_rect = QRectF(rect)
         return rect
 
     # -- edits ------------------------------------------------------------------------------------
@@ -511,6 +518,7 @@ class PipelineScene(QGraphicsScene):
             self._update_port_cursor(event)
         super().mouseMoveEvent(event)
         if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
+            self._nodes_rect = None
             for name in self._press_positions:  # wires follow the nodes being dragged
                 self._update_wire_ends(name)
 

@@ -93,9 +93,8 @@ class CanvasView(QGraphicsView):
         anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
         before = self.mapToScene(anchor.toPoint())
         self.scale(factor, factor)
-        after = self.mapToScene(anchor.toPoint())
-        delta = after - before
-        self.translate(delta.x(), delta.y())
+        moved = QPointF(self.mapFromScene(before)) - anchor
+        self._scroll_by(moved.x(), moved.y())
         self._after_view_change()
         self.zoomChanged.emit(self.zoom())
 
@@ -146,9 +145,14 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def _pan_by(self, delta: QPointF) -> None:
-        z = self.zoom()
-        self.translate(delta.x() / z, delta.y() / z)
+        self._scroll_by(-delta.x(), -delta.y())
         self._after_view_change()
+
+    def _scroll_by(self, dx: float, dy: float) -> None:
+        # scrolling (not translating) lets Qt move the pixels and repaint only the new strip
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() + round(dx))
+        v.setValue(v.value() + round(dy))
 
     def _after_view_change(self) -> None:
         self.pipeline_scene.set_far(self.zoom() < FAR_LOD)

@@ -152,7 +152,10 @@ class WireItem(QGraphicsItem):
         if not self._long or widget is None:
             painter.drawPath(self._path)
             return
-        visible = painter.worldTransform().inverted()[0].mapRect(QRectF(widget.rect()))
+        if painter.hasClipping():  # during a scroll only the newly exposed strip is painted
+            visible = painter.clipBoundingRect()
+        else:
+            visible = painter.worldTransform().inverted()[0].mapRect(QRectF(widget.rect()))
         if visible.contains(self._bounds):
             painter.drawPath(self._path)
             return
