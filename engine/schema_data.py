@@ -40,10 +40,8 @@ def node_to_data(node: Node) -> dict[str, Any]:
         for k, value in params.items():  # set through the API but unknown to the spec
             if k not in written and value is not None:
                 data[k] = value
-    else:
-        for k, value in params.items():
-            if value is not None:
-                data[k] = value
+    else:  # an unknown type keeps exactly what was written, nulls included
+        data.update(params)
     if node.inputs:
         data["inputs"] = {p.name: input_to_data(p) for p in node.inputs}
     if node.outputs:

@@ -358,3 +358,31 @@ def test_hand_written_text_kept_with_unusual_values(tmp_path):
     text = path.read_text()
     assert "# keep me" in text
     assert yamlio.load(path) == p
+
+
+# -- mutated files: a PipelineError or a pipeline that round trips, never anything else ---------
+
+_PIECES = [":", "{", "}", "[", "]", ",", "- ", "#", "&a ", "*a", "!!str ", "'", '"', "\n", "\t"]
+_PIECES += ["  ", "on", "012", "null", "~", "{}", "[]", ": x", "\n  x: 1", "<<: {}", "type: "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_files_load_or_fail_cleanly(data):
+    from engine.problems import PipelineError
+
+    text = data.draw(st.sampled_from([DESIGN_EXAMPLE, HAND_WRITTEN]))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(text)))
+        if data.draw(st.booleans()):
+            text = text[:at] + data.draw(st.sampled_from(_PIECES)) + text[at:]
+        else:
+            text = text[:at] + text[at + data.draw(st.integers(1, 8)) :]
+    try:
+        p = yamlio.loads(text)
+    except PipelineError as err:
+        assert err.problems and all(p.message for p in err.problems)
+        return
+    again = yamlio.dumps(p)
+    assert yamlio.loads(again) == p
+    assert yamlio.dumps(yamlio.loads(again)) == again
