@@ -1,6 +1,6 @@
 """Per-step overhead of script steps, and parallelism of a CPU pool.
 
-    .venv/bin/python benchmarks/script_overhead.py [--repeat 3] [--no-write]
+    .venv/bin/python benchmarks/script_overhead.py [--repeat 5] [--no-write]
 
 1. Chains of no-op script steps (each writes its output folder), run by `pipeloom run`, against
    a shell loop running `python noop.py OUT` as many times. Per-step cost is the slope between a
@@ -111,21 +111,21 @@ def best(fn, repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         one, twenty = project(root, "c1", chain_yaml(1)), project(root, "c20", chain_yaml(20))
         time_pipeloom(one)  # warm the page cache and create the run store
-        p1, p20 = (
-            best(lambda: time_pipeloom(one), args.repeat),
-            best(lambda: time_pipeloom(twenty), args.repeat),
-        )
-        l1, l20 = (
-            best(lambda: time_loop(root, "noop.py", 1), args.repeat),
-            best(lambda: time_loop(root, "noop.py", 20), args.repeat),
-        )
+        # interleaved, so a change in the machine's load hits every case alike; best of each
+        samples: dict[str, list[float]] = {"p1": [], "p20": [], "l1": [], "l20": []}
+        for _ in range(args.repeat):
+            samples["p1"].append(time_pipeloom(one))
+            samples["l1"].append(time_loop(root, "noop.py", 1))
+            samples["p20"].append(time_pipeloom(twenty))
+            samples["l20"].append(time_loop(root, "noop.py", 20))
+        p1, p20, l1, l20 = (min(samples[k]) for k in ("p1", "p20", "l1", "l20"))
         slope_p, slope_l = (p20 - p1) / 19, (l20 - l1) / 19
         overhead_ms = (slope_p - slope_l) * 1000
         fan = project(root, "f8", fan_yaml(8))

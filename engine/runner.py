@@ -471,11 +471,12 @@ class Runner:
                 "PYTHONUNBUFFERED": "1",
                 "PIPELOOM_RUN_ID": run_id,
                 "PIPELOOM_STEP": step.name,
-                "PYTHONPATH": os.pathsep.join(
-                    p for p in (env.get("PYTHONPATH"), ENGINE_PARENT) if p
-                ),
             }
         )
+        if python != sys.executable:  # another interpreter still finds `engine.step`
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (env.get("PYTHONPATH"), ENGINE_PARENT) if p
+            )
         entry = code / step.entry.relative_to(step.source_dir)
         launch = StepLaunch(
             run_id=run_id,
