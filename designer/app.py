@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.file:
         window.files.open(args.file)
     else:
-        window.files.offer_untitled_recovery()
+        window.files.offer_startup_recovery()
     window.show()
     return app.exec()
 

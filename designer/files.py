@@ -266,19 +266,25 @@ class FileController(QObject):
             return False
         return self._offer(target, meta, path.name)
 
-    def offer_untitled_recovery(self) -> bool:
-        """At start without a file: offer the newest orphaned copy of an untitled pipeline."""
+    def offer_startup_recovery(self) -> bool:
+        """At start without a file: offer the newest work left unsaved by a crashed session
+        (an untitled pipeline, or a file, which is then opened)."""
         if not self.recovery_dir.is_dir():
             return False
         found = []
-        for yaml_path in self.recovery_dir.glob("untitled-*.yaml"):
+        for yaml_path in self.recovery_dir.glob("*.yaml"):
             meta = self._orphan_meta(yaml_path)
-            if meta is not None and meta.get("path") is None:
+            if meta is not None:
                 found.append((yaml_path.stat().st_mtime, yaml_path, meta))
         if not found:
             return False
         _, yaml_path, meta = max(found, key=lambda f: f[0])
-        return self._offer(yaml_path, meta, "Untitled")
+        path = meta.get("path")
+        if path is None:
+            return self._offer(yaml_path, meta, "Untitled")
+        if Path(path).is_file():
+            return self.load(path) and self.document.modified  # loading offers the copy
+        return self._offer(yaml_path, meta, Path(path).name)  # the file is gone: keep the work
 
     def _offer(self, target: Path, meta: dict, name: str) -> bool:
         from engine import yamlio

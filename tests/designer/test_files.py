@@ -259,3 +259,31 @@ def test_live_owner_recovery_is_not_offered(window, dialogs, titanic):
     window.document.undo_stack.setClean()
     assert not window.files.offer_recovery_for(Path(titanic))
     assert not any(a[0] == "restore" for a in dialogs.asked)
+
+
+def _orphan(window, path: Path | None, text: str, key: str | None = None) -> Path:
+    """A recovery copy whose owner process is gone, as a crash leaves it."""
+    target = window.files.recovery_dir / f"{key}.yaml" if key else window.files.recovery_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    meta = {"path": str(path) if path else None, "pid": 999999999, "saved": "10:00"}
+    target.with_suffix(".json").write_text(json.dumps(meta))
+    return target
+
+
+def test_start_without_file_reopens_crashed_file_with_its_changes(window, dialogs, titanic):
+    _orphan(window, titanic, titanic.read_text().replace("train.py", "crashed.py"))
+    assert window.files.offer_startup_recovery()
+    assert window.document.path == titanic
+    assert window.document.pipeline.nodes["train"].params["script"] == "crashed.py"
+    assert window.document.modified
+    assert [a for a in dialogs.asked if a[0] == "restore"] == [("restore", "pipeline.yaml")]
+
+
+def test_start_without_file_restores_untitled_work(window, dialogs):
+    _orphan(window, None, "pipeloom: 1\nname: sketch\n", key="untitled-1-abc")
+    assert window.files.offer_startup_recovery()
+    assert window.document.path is None
+    assert window.document.pipeline.name == "sketch"
+    assert window.document.modified
+    assert not list(window.files.recovery_dir.glob("untitled-1-abc.*"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit
 
 from designer.inspector_fields import ChoiceField, ListField, MemoryField
 from tests.designer.conftest import flush
@@ -285,3 +285,13 @@ def test_pipeline_editors_parameters_rename_rewrites_templates(opened, qtbot):
         table.apply_edit("fraction", "default", "half")
     qtbot.wait(5)
     assert table.table.rowCount() == 1
+
+
+def test_focused_field_shows_its_help(opened, qtbot):
+    inspector = select(opened, qtbot, "dataprep")
+    editor = inspector.editors["backend"]
+    opened.activateWindow()
+    editor.combo.setFocus()
+    QApplication.processEvents()
+    assert inspector.help_line.text().startswith("connect: a warm Spark Connect server")
+    assert editor.combo.toolTip() == inspector.help_line.text()
