@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from typing import Any
 
@@ -63,7 +64,24 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
 # -- keeping hand edits -----------------------------------------------------------------------
 
 
-def _round_trip_yaml():
+_NESTED_KEY = re.compile(
+    r"^([^\s#][^\n]*):[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*( +)[^\s#-]", re.M
+)
+_BLOCK_ITEM = re.compile(
+    r"^( *)[^\s#][^\n]*:[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*( *)- ", re.M
+)
+
+
+def indentation(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) indentation the person used, for ruamel to write the same."""
+    m = _NESTED_KEY.search(text)
+    mapping = len(m.group(2)) if m and 1 < len(m.group(2)) <= 8 else 2
+    s = _BLOCK_ITEM.search(text)
+    offset = max(0, len(s.group(2)) - len(s.group(1))) if s else 2
+    return mapping, offset + 2, offset
+
+
+def _round_trip_yaml(text: str):
     from ruamel.yaml import YAML
     from ruamel.yaml.representer import RoundTripRepresenter
 
@@ -79,7 +97,8 @@ def _round_trip_yaml():
     yaml.Representer = Representer
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap long lines
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    mapping, sequence, offset = indentation(text)
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
     return yaml
 
 
@@ -198,7 +217,7 @@ def _rename_in_place(rt: Any, before: str, after: str) -> None:
 
 def patch_text(existing: str, old: dict, new: dict) -> str:
     """`existing` (the text `old` was read from) changed to hold `new`, comments kept."""
-    yaml = _round_trip_yaml()
+    yaml = _round_trip_yaml(existing)
     doc = yaml.load(existing)
     _patch(doc, old, new, DOCUMENT_STYLE)
     out = io.StringIO()

@@ -386,3 +386,28 @@ def test_mutated_files_load_or_fail_cleanly(data):
     again = yamlio.dumps(p)
     assert yamlio.loads(again) == p
     assert yamlio.dumps(yamlio.loads(again)) == again
+
+
+FOUR_SPACES = """\
+pipeloom: 1
+name: wide
+nodes:
+    prep:
+        type: spark-step
+        file: prep.py
+        py_files:
+        - util.py
+        - helpers.py   # shared code
+        outputs:
+            clean:
+                kind: tabular
+"""
+
+
+def test_the_persons_indentation_is_kept(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(FOUR_SPACES)
+    p = yamlio.load(path)
+    p.apply(SetParam("prep", "file", "clean.py"))
+    yamlio.save(p)
+    assert path.read_text() == FOUR_SPACES.replace("prep.py", "clean.py")
