@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         only=list(args.only),
     )
     runner = Runner(pipeline, options, experiment=args.experiment)
-    printer = LivePrinter(sys.stdout, quiet=args.quiet)
+    printer = LivePrinter(sys.stdout, quiet=args.quiet, runner=runner)
     runner.subscribe(printer)
     return run_with_interrupts(runner, printer)
 
@@ -98,8 +98,9 @@ def run_with_interrupts(runner, printer: LivePrinter) -> int:
 class LivePrinter:
     """Prints run events: step-prefixed lines, plus a live status line on a terminal."""
 
-    def __init__(self, out, quiet: bool = False):
+    def __init__(self, out, quiet: bool = False, runner=None):
         self.out = out
+        self.runner = runner  # for the plan's validation warnings
         self.quiet = quiet
         self.tty = hasattr(out, "isatty") and out.isatty()
         self.lock = threading.Lock()
@@ -117,6 +118,9 @@ class LivePrinter:
                 if event.step is None:
                     if event.status is Status.RUNNING:
                         self._line(f"run {event.run_id}: started")
+                        plan = self.runner.plan if self.runner is not None else None
+                        for problem in plan.warnings if plan is not None else []:
+                            self._line(f"warning: {problem.where()}: {problem.message}")
                     return
                 self.statuses[event.step] = event.status
                 why = f" ({event.message})" if event.message else ""

@@ -144,6 +144,7 @@ def make_plan(
     """The plan of a run; raises PipelineError (with every problem) when it cannot run."""
     options = options or PlanOptions()
     base = project_dir(pipeline)
+    warnings: list[Problem] = []
     if validate:
         from .validate import validate as validate_pipeline
 
@@ -153,6 +154,7 @@ def make_plan(
         problems = validate_pipeline(pipeline, base, known_datasets=known)
         if errors(problems):
             raise PipelineError(errors(problems), pipeline.path)
+        warnings = [p for p in problems if not p.is_error]
     parameters = resolve_parameters(pipeline, options.parameters)
     g = build_graph(pipeline)
     order = execution_order(pipeline, g)
@@ -198,7 +200,8 @@ def make_plan(
             pipeline.path,
         )
     _fill_reused_locations(plan_steps)
-    return Plan(pipeline, base, Datastore(datastore_root(pipeline)), parameters, plan_steps)
+    datastore = Datastore(datastore_root(pipeline))
+    return Plan(pipeline, base, datastore, parameters, plan_steps, warnings)
 
 
 def _selection(

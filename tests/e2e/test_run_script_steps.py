@@ -217,3 +217,13 @@ def test_logs_follow_prints_until_the_run_ends(project):
     run.communicate(timeout=60)
     assert follow.returncode == 0
     assert "[clean]" in follow.stdout and "stdout: step report done" in follow.stdout
+
+
+def test_validation_warnings_are_shown_and_do_not_stop_the_run(project):
+    text = PIPELINE.replace(
+        'arguments: [--tag, "{parameters.tag}"]', 'arguments: [--tag, "{outputs.out}"]'
+    )
+    (project / "pipeline.yaml").write_text(text)
+    result = pipeloom("run", "pipeline.yaml", cwd=project)
+    assert result.returncode == 0
+    assert "warning: clean.inputs.inp: input 'inp' is not passed in the arguments" in result.stdout
