@@ -72,7 +72,17 @@ class _Running:
 
 
 class Runner:
-    """Runs one pipeline once. `run()` blocks; `start()` runs it on a new thread."""
+    """Runs one pipeline once. `run()` blocks; `start()` runs it on a new thread.
+
+    A GUI keeps one BackendPool for its lifetime and passes it with keep_warm=True, so a warm
+    Spark server survives between runs (it calls pool.close() when it quits):
+
+        runner = Runner(pipeline, PlanOptions(...), backends=pool, keep_warm=True)
+        runner.subscribe(callback)   # called on runner threads: hand events to the GUI thread
+        runner.start()               # planning errors end up in runner.error (PipelineError)
+        runner.cancel()              # from any thread, never blocks
+        runner.wait()                # -> RunSummary (None when it could not start)
+    """
 
     def __init__(
         self,
