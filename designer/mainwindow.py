@@ -69,7 +69,9 @@ class MainWindow(QMainWindow):
             self.pipeline_dock,
         ):
             self.window_actions.panels_menu.addAction(dock.toggleViewAction())
+        self.problem_icon = QLabel()
         self.problem_count = QLabel()
+        self.statusBar().addPermanentWidget(self.problem_icon)
         self.statusBar().addPermanentWidget(self.problem_count)
         self.statusBar().setSizeGripEnabled(False)
 
@@ -145,6 +147,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 6000)
 
     def _show_counts(self, errors: int, warnings: int) -> None:
+        name = "error" if errors else "warning" if warnings else "ok"
+        self.problem_icon.setPixmap(icon(name).pixmap(14, 14))
         if not errors and not warnings:
             self.problem_count.setText("No problems")
         else:
