@@ -111,9 +111,8 @@ class _Reader:
         steps: dict[str, dict[str, Any]] = {}
         for name, job in jobs.items():
             body = self._job_body(name, job)
-            if body is not None:
+            if body is not None and self._add_step(name, body, settings):
                 steps[name] = body
-                self._add_step(name, body, settings)
         for name, body in steps.items():
             self._wire(self.p.nodes[name], body)
         if self.azureml_computes:
@@ -168,8 +167,7 @@ class _Reader:
         if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", where) or os.path.isabs(where):
             node.params["path"] = where
         else:
-            absolute = (self.source_dir / where).resolve()
-            node.params["path"] = Path(os.path.relpath(absolute, self.target_dir)).as_posix()
+            node.params["path"] = self._relative(where)
         suffix = Path(where.rstrip("/")).suffix.lower()
         if suffix in FORMATS:
             node.params["format.type"] = FORMATS[suffix]
@@ -213,7 +211,7 @@ class _Reader:
             return None
         return body
 
-    def _add_step(self, name: str, body: dict[str, Any], settings: dict) -> None:
+    def _add_step(self, name: str, body: dict[str, Any], settings: dict) -> bool:
         spark = body["type"] == "spark"
         params: dict[str, Any] = {}
         code = body.get("code")
@@ -234,6 +232,8 @@ class _Reader:
         else:
             tokens = shlex.split(str(body.get("command") or ""))
             script, args = self._python_script(name, tokens)
+            if script is None:
+                return False
             params["script"] = script
         params["compute"] = self._compute(name, body, spark, settings)
         env = self._environment(name, body.get("environment"))
@@ -254,6 +254,7 @@ class _Reader:
         for out_name, spec in (body.get("outputs") or {}).items():
             node.outputs.append(self._output(name, str(out_name), spec))
         self.p.nodes[name] = node
+        return True
 
     def _python_script(self, name: str, tokens: list[str]) -> tuple[str | None, list[str]]:
         if tokens and re.match(r"^python[0-9.]*$", os.path.basename(tokens[0])):
@@ -284,7 +285,9 @@ class _Reader:
     def _compute(self, name: str, body: dict[str, Any], spark: bool, settings: dict) -> str:
         ctype = "spark" if spark else "cpu-pool"
         resources = body.get("resources") or {}
-        target = body.get("compute") or settings.get("default_compute")
+        target = body.get("compute")
+        if not target and not resources.get("instance_type"):
+            target = settings.get("default_compute")
         if target:
             compute = str(target).removeprefix("azureml:")
             mapping: Any = compute
@@ -441,11 +444,17 @@ class _Reader:
         return BINDING_RE.sub(convert, token)
 
     def _relative(self, where: str) -> str:
+        """A local path of the Azure file as the new pipeline file sees it.
+
+        Relative when it lies inside the new file's folder, else absolute (a Pipeloom project
+        never reaches outside its folder with a relative path).
+        """
         if os.path.isabs(where) or "://" in where or where.startswith("azureml:"):
             return where
-        return Path(
-            os.path.relpath((self.source_dir / where).resolve(), self.target_dir)
-        ).as_posix()
+        absolute = (self.source_dir / where).resolve()
+        if absolute.is_relative_to(self.target_dir):
+            return absolute.relative_to(self.target_dir).as_posix() or "."
+        return absolute.as_posix()
 
     def _place(self) -> None:
         """Left to right by dependency layer, so the imported graph opens readable."""
