@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_roundtrip import pipelines
 
 from engine import clipboard, yamlio
 from engine.model import Ref
@@ -174,3 +177,32 @@ def test_paste_of_invalid_fragment_data_is_an_error(source):
     fragment = {"pipeloom-fragment": 1, "nodes": {"x": {"type": "dataset", "kind": 3}}}
     with pytest.raises(PipelineError, match="x.kind"):
         clipboard.paste(source, fragment)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines(), st.data())
+def test_any_selection_pastes_cleanly_and_undoes(p, data):
+    if not p.nodes:
+        return
+    names = data.draw(st.lists(st.sampled_from(list(p.nodes)), min_size=1, unique=True))
+    before = p.copy()
+    fragment = clipboard.fragment_from_text(
+        clipboard.fragment_to_text(clipboard.copy_nodes(p, names))
+    )
+    change, new_names = clipboard.paste(p, fragment, offset=(5, 5))
+    p.apply(change)
+    assert len(new_names) == len(names) and not set(new_names) & set(before.nodes)
+    assert list(p.nodes)[len(before.nodes) :] == new_names
+    renamed = dict(zip([n for n in before.nodes if n in names], new_names, strict=True))
+    for old, new in renamed.items():
+        for was, port in zip(before.nodes[old].inputs, p.nodes[new].inputs, strict=True):
+            if was.source is None:
+                assert port.source is None
+            elif was.source.node in renamed:  # inside the selection: follows the new name
+                assert port.source == Ref(renamed[was.source.node], was.source.output)
+            elif was.source.node in before.nodes:  # pasted back into its own pipeline: kept
+                assert port.source == was.source
+            else:  # dangling before: dropped
+                assert port.source is None
+    change.revert(p)
+    assert p == before

@@ -188,6 +188,12 @@ def pipelines(draw):
         )
     for name in draw(st.lists(names, unique=True, max_size=5)):
         p.nodes[name] = draw(nodes(name))
+    for node in p.nodes.values():  # wire some inputs to nodes that exist
+        for port in node.inputs:
+            if p.nodes and draw(st.booleans()):
+                port.source = Ref(
+                    draw(st.sampled_from(list(p.nodes))), port.source and port.source.output
+                )
     p.export = draw(
         st.dictionaries(
             st.sampled_from(yamlio_export_targets()),
