@@ -56,11 +56,12 @@ class PipelineScene(QGraphicsScene):
         self._over_port = False
         self._nodes_rect: QRectF | None = None
         self._bg_pens: tuple | None = None
-        self.far = False  # zoomed far out: wires are hidden items, drawn as one batch of chords
+        self.far = False  # zoomed far out: wires are drawn as one batch of chords
         self._far_lines: dict | None = None
         self._build()
         self.selectionChanged.connect(self._raise_selected)
         self._raised: list[NodeItem] = []
+        self._selected_wires: list[WireItem] = []
         document.modelEvent.connect(self._on_model_event)
         document.problemsChanged.connect(self.set_problems)
         self._stop_theme = style.on_theme_changed(self._on_theme_changed)
@@ -136,9 +137,8 @@ class PipelineScene(QGraphicsScene):
         )
         self.wires[(target, inp)] = wire
         self._out.setdefault(src.name, set()).add((target, inp))
-        if self.far:
-            wire.setVisible(False)
         self.addItem(wire)
+        wire.invalidate_drawing()
         self._wires_changed()
         return wire
 
@@ -150,6 +150,7 @@ class PipelineScene(QGraphicsScene):
         if outs is not None:
             outs.discard(key)
         self._dirty.add(wire.source)
+        wire.invalidate_drawing()
         self.removeItem(wire)
         self._wires_changed()
 
@@ -261,7 +262,8 @@ class PipelineScene(QGraphicsScene):
                     wire = self.wires.get(key)
                     if wire is not None and wire.kind != output_kind(node, wire.output):
                         wire.kind = output_kind(node, wire.output)
-                        wire.update()
+                        wire.invalidate_drawing()
+                        self._wires_changed()
                 self._update_wire_ends(name)
         for name in added:  # a node back from undo shows its last known problems at once
             if name in self.nodes and name in self._problems:
@@ -314,12 +316,16 @@ class PipelineScene(QGraphicsScene):
 
     def _raise_selected(self) -> None:
         """Selected nodes draw above the others (a dragged node never slides under one)."""
-        self._wires_changed()
         for item in self._raised:
             item.setZValue(0.0)
         self._raised = [i for i in self.selectedItems() if isinstance(i, NodeItem)]
         for item in self._raised:
             item.setZValue(1.0)
+        for wire in self._selected_wires:
+            wire.set_selected_look(False)
+        self._selected_wires = [i for i in self.selectedItems() if isinstance(i, WireItem)]
+        for wire in self._selected_wires:
+            wire.set_selected_look(True)
 
     # -- problems and run status --------------------------------------------------------------
     def set_problems(self, problems: list[Problem]) -> None:
@@ -347,6 +353,7 @@ class PipelineScene(QGraphicsScene):
     def _on_theme_changed(self) -> None:
         self._bg_pens = None
         self._far_lines = None
+        self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
         for item in self.items():
             item.update()
         self.update()
@@ -601,6 +608,8 @@ class PipelineScene(QGraphicsScene):
             wire = self.wires.get(picked)
             if wire is not None:
                 wire.setVisible(False)
+                wire.invalidate_drawing()
+                self._wires_changed()
         del picked_port
         self._drag_wire = DragWire()
         self.addItem(self._drag_wire)
@@ -708,6 +717,8 @@ class PipelineScene(QGraphicsScene):
             wire = self.wires.get(d["picked"])
             if wire is not None:
                 wire.setVisible(True)
+                wire.invalidate_drawing()
+                self._wires_changed()
 
     def cancel_gesture(self) -> None:
         if self._drag is not None:
@@ -744,20 +755,23 @@ class PipelineScene(QGraphicsScene):
                 y += step
             painter.setPen(pen)
             painter.drawLines(lines)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if self.far:
             self._draw_far_wires(painter)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        else:
+            for item in self.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
+                if isinstance(item, WireItem) and item.isVisible():
+                    item.draw(painter, rect, scale)
 
     # -- far zoom: wires as one batch ---------------------------------------------------------
     def set_far(self, far: bool) -> None:
-        """Below FAR_LOD a thousand wire items cost a Python paint call each; the background
-        draws them instead, as straight chords in one call per colour (one view per scene)."""
+        """Below FAR_LOD wires are drawn as straight chords, one call per colour (the zoom of
+        the scene's first view decides)."""
         if far == self.far:
             return
         self.far = far
-        for wire in self.wires.values():
-            wire.setVisible(not far)
-        self._wires_changed()
+        self._far_lines = None
+        self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
 
     def _wires_changed(self) -> None:
         if self.far:
@@ -769,7 +783,9 @@ class PipelineScene(QGraphicsScene):
             pn = wire_pens()
             lines: dict = {}
             for wire in self.wires.values():
-                pen = pn.selected if wire.isSelected() else pn.thin.get(wire.kind, pn.thin[None])
+                if not wire.isVisible():
+                    continue
+                pen = pn.thin.get(wire.kind, pn.thin[None])
                 lines.setdefault(id(pen), (pen, []))[1].append(wire.chord())
             self._far_lines = lines
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)

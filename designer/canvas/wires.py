@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyle
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from . import style
 
@@ -42,7 +42,7 @@ def split_cubic(points, pieces: int) -> list[tuple[QPointF, QPointF, QPointF, QP
     return out
 
 
-FAR_LOD = 0.2  # below this zoom wires are drawn as straight hairlines
+FAR_LOD = 0.2  # below this zoom wires are drawn as straight hairlines, in one batch
 LONG_WIRE = 900.0  # longer wires are drawn piecewise: only the pieces in view get stroked
 
 
@@ -91,7 +91,10 @@ class WireItem(QGraphicsItem):
         super().__init__()
         self.source, self.output, self.target, self.input = source, output, target, input
         self.kind = kind
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+        )
         self.setZValue(-1.0)
         self._path = QPainterPath()
         self._bounds = QRectF()
@@ -108,6 +111,7 @@ class WireItem(QGraphicsItem):
         return (self.target, self.input)
 
     def set_ends(self, p0: QPointF, p1: QPointF) -> None:
+        old = self._bounds
         self.prepareGeometryChange()
         points = control_points(p0, p1)
         self._path = QPainterPath(points[0])
@@ -118,6 +122,14 @@ class WireItem(QGraphicsItem):
         self._pieces = None
         self._points = points
         self._long = rect.width() + rect.height() > LONG_WIRE
+        self.invalidate_drawing(old)
+
+    def invalidate_drawing(self, also: QRectF | None = None) -> None:
+        """The background (where this wire is drawn) must be redrawn over it."""
+        scene = self.scene()
+        if scene is not None:
+            rect = self._bounds if also is None or also.isEmpty() else self._bounds.united(also)
+            scene.invalidate(rect, QGraphicsScene.SceneLayer.BackgroundLayer)
 
     def path(self) -> QPainterPath:
         return self._path
@@ -135,28 +147,17 @@ class WireItem(QGraphicsItem):
             self._shape = stroker.createStroke(self._path)
         return self._shape
 
-    def paint(self, painter: QPainter, option, widget=None) -> None:
+    def draw(self, painter: QPainter, visible: QRectF, scale: float, selected: bool = False):
+        """Stroke this wire for the part inside `visible` (scene coordinates)."""
         pn = _PENS if _PENS is not None and _PENS.generation == style.generation() else pens()
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if option.state & QStyle.StateFlag.State_Selected:
+        if selected:
             painter.setPen(pn.selected)
-        elif lod < FAR_LOD:  # far out: a hairline chord is indistinguishable and much cheaper
-            painter.setPen(pn.thin.get(self.kind, pn.thin[None]))
-            painter.drawLine(self._points[0], self._points[3])
-            return
-        elif lod < 0.4:
+        elif scale < 0.4:
             painter.setPen(pn.thin.get(self.kind, pn.thin[None]))
         else:
             painter.setPen(pn.kinds.get(self.kind, pn.kinds[None]))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        if not self._long or widget is None:
-            painter.drawPath(self._path)
-            return
-        if painter.hasClipping():  # during a scroll only the newly exposed strip is painted
-            visible = painter.clipBoundingRect()
-        else:
-            visible = painter.worldTransform().inverted()[0].mapRect(QRectF(widget.rect()))
-        if visible.contains(self._bounds):
+        if not self._long or visible.contains(self._bounds):
             painter.drawPath(self._path)
             return
         if self._pieces is None:  # the stroker outlines a whole path even when mostly hidden
@@ -178,6 +179,19 @@ class WireItem(QGraphicsItem):
                 run = None
         if run is not None:
             painter.drawPath(run)
+
+    def set_selected_look(self, selected: bool) -> None:
+        """Unselected wires have no contents of their own: the scene's background draws them
+        (cached by the view); a selected one paints its highlight on top."""
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not selected)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if widget is not None and not painter.hasClipping():
+            visible = painter.worldTransform().inverted()[0].mapRect(QRectF(widget.rect()))
+        else:
+            visible = painter.clipBoundingRect() if painter.hasClipping() else self._bounds
+        scale = option.levelOfDetailFromTransform(painter.worldTransform())
+        self.draw(painter, visible, scale, selected=True)
 
 
 class DragWire(QGraphicsItem):

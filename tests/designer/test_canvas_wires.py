@@ -180,3 +180,15 @@ def test_cursor_is_a_crosshair_over_ports(qtbot):
         Qt.MouseButton.NoButton,
     )
     assert view.viewport().cursor().shape() != Qt.CursorShape.CrossCursor
+
+
+def test_clicking_a_wire_selects_it_and_delete_disconnects(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    wire = scene.wires[("train", "data")]
+    middle = wire.path().pointAtPercent(0.5)
+    drag(view, middle, middle, steps=1)
+    assert scene.selected_wires() == [("train", "data")]
+    view.setFocus()
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Delete)
+    assert doc.pipeline.nodes["train"].input("data").source is None
+    assert ("train", "data") not in scene.wires
