@@ -22,8 +22,6 @@ from typing import Any
 
 from .backends import BackendPool, backend_name
 from .backends.base import Backend, BackendError, StepLaunch
-from .datastore import copy_into
-from .envcheck import check_environment
 from .events import (
     LogLine,
     OutputReady,
@@ -35,13 +33,12 @@ from .events import (
     StatusChanged,
     StepSummary,
 )
-from .fingerprint import Hasher, is_uri
-from .model import TEMPLATE_RE, Compute, Pipeline
+from .launch import StepLaunches
+from .model import Compute, Pipeline
 from .plan import Plan, PlanOptions, StepPlan, make_plan, project_dir
 from .problems import PipelineError
 from .procs import StepProcess, kill_run_leftovers
 from .snapshot import take_snapshot
-from .stepcontext import ENV_VAR, InputInfo, OutputInfo, StepContext
 from .store import RunLock, RunStore
 
 ENGINE_PARENT = str(Path(__file__).resolve().parent.parent)
@@ -120,8 +117,7 @@ class Runner:
         self._running: dict[str, _Running] = {}
         self._outputs: dict[str, dict[str, str]] = {}
         self._threads: list[threading.Thread] = []
-        self._env_checks: dict[tuple, str | PipelineError] = {}
-        self._env_lock = threading.Lock()
+        self._launches: StepLaunches | None = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self.planned = threading.Event()  # set once `plan` is made (or planning failed)
@@ -192,6 +188,7 @@ class Runner:
         for dead in dead_runs:
             plan.datastore.discard_run(dead)
         run_id = self.run_id = new_run_id()
+        self._launches = StepLaunches(plan, run_id, self.store, self.project_dir)
         lock = self.store.acquire_run_lock(run_id)
         t0 = time.time()
         try:
@@ -362,7 +359,7 @@ class Runner:
             backend: Backend | None = None
             mounted: dict[str, tuple[str, str]] = {}
             try:
-                launch, mounted = self._build_launch(step, workdir, code)
+                launch, mounted = self._launches.build(step, workdir, code, self._outputs)
                 backend = self.backends.for_step(step.compute, step.node)
                 with self._cond:  # known before command(): a cancel may interrupt its wait
                     self._running[name].launch, self._running[name].backend = launch, backend
@@ -380,7 +377,7 @@ class Runner:
                     for line in _quietly(backend.on_failure, launch) or []:
                         write_line("server", time.time(), line)
                     raise _StepFailed(f"exited with code {code_}")
-                self._check_mounts(step, mounted)
+                self._launches.check_mounts(mounted)
                 self._commit(step, note)
                 self._finish_step(name, Status.COMPLETED)
             except _Canceled:
@@ -420,122 +417,6 @@ class Runner:
             stop.set()
             poller.join()
             _quietly(source.close)
-
-    def _build_launch(
-        self, step: StepPlan, workdir: Path, code: Path
-    ) -> tuple[StepLaunch, dict[str, tuple[str, str]]]:
-        plan = self.plan
-        run_id = self.run_id
-        assert plan is not None and run_id is not None
-        python = self._python_for(step)
-        hasher = Hasher(self.store)
-        inputs: dict[str, InputInfo] = {}
-        mounted: dict[str, tuple[str, str]] = {}
-        for inp in step.inputs:
-            location = inp.location
-            if inp.source_is_step and location is None:
-                location = self._outputs[inp.source_node][inp.source_output]
-            assert location is not None
-            uri = is_uri(location)
-            if inp.mode == "download" and not uri:
-                location = str(copy_into(Path(location), workdir / "inputs" / inp.name))
-            elif inp.mode == "mount" and not uri:
-                mounted[inp.name] = (location, hasher.data(location))
-            p = Path(location)
-            inputs[inp.name] = InputInfo(
-                name=inp.name,
-                path=location,
-                kind=inp.kind,
-                format=inp.format,
-                mode=inp.mode,
-                is_file=not uri and p.is_file(),
-                is_folder=not uri and p.is_dir(),
-                is_uri=uri,
-            )
-        hasher.flush()
-        outputs = {
-            o.name: OutputInfo(
-                o.name,
-                str(plan.datastore.temp_output_path(run_id, step.name, o.name)),
-                o.kind,
-                o.format,
-            )
-            for o in step.outputs
-        }
-        context = StepContext(run_id, step.name, inputs, outputs, dict(step.parameters))
-        context_file = workdir / "context.json"
-        context.write(context_file)
-        values = {
-            "inputs": {k: v.path for k, v in inputs.items()},
-            "outputs": {k: v.path for k, v in outputs.items()},
-            "parameters": {k: _param_text(v) for k, v in plan.parameters.items()},
-        }
-        args = [
-            TEMPLATE_RE.sub(lambda m: values[m.group(1)][m.group(2)], str(a))
-            for a in (step.node.params.get("arguments") or [])
-        ]
-        env = dict(os.environ)
-        env.update(
-            {
-                ENV_VAR: str(context_file),
-                "PYTHONUNBUFFERED": "1",
-                "PIPELOOM_RUN_ID": run_id,
-                "PIPELOOM_STEP": step.name,
-            }
-        )
-        if python != sys.executable:  # another interpreter still finds `engine.step`
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (env.get("PYTHONPATH"), ENGINE_PARENT) if p
-            )
-        entry = code / step.entry.relative_to(step.source_dir)
-        launch = StepLaunch(
-            run_id=run_id,
-            step=step.name,
-            node=step.node,
-            compute=step.compute,
-            environment=step.environment,
-            python=python,
-            workdir=workdir,
-            code_dir=code,
-            entry=entry,
-            args=args,
-            env=env,
-            context_file=context_file,
-            project_dir=self.project_dir,
-        )
-        return launch, mounted
-
-    def _python_for(self, step: StepPlan) -> str:
-        env = step.environment
-        key = (env.name, tuple(env.pip), env.requirements_file, env.python) if env else None
-        with self._env_lock:
-            result = self._env_checks.get(key)
-            if result is None:
-                try:
-                    result = check_environment(env, self.project_dir)
-                except PipelineError as e:
-                    result = e
-                self._env_checks[key] = result
-        if isinstance(result, PipelineError):
-            raise result
-        return result
-
-    def _check_mounts(self, step: StepPlan, mounted: dict[str, tuple[str, str]]) -> None:
-        hasher = Hasher(self.store)
-        changed = []
-        for name, (location, before) in mounted.items():
-            try:
-                after = hasher.data(location)
-            except FileNotFoundError:
-                after = None
-            if after != before:
-                changed.append(f"{name} ({location})")
-        hasher.flush()
-        if changed:
-            raise PipelineError(
-                f"the step changed its mounted input(s) {', '.join(changed)}: mount gives the "
-                "original data, which a step must not modify; use mode: download for a private copy"
-            )
 
     def _commit(self, step: StepPlan, note: Callable[[str], None]) -> None:
         plan = self.plan
@@ -650,9 +531,3 @@ def _quietly(fn, *args):
     except Exception as e:
         print(f"pipeloom: {getattr(fn, '__qualname__', fn)} failed: {e!r}", file=sys.stderr)
         return None
-
-
-def _param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
