@@ -69,11 +69,27 @@ class Datastore:
         """Remove the temp outputs of a whole run (one whose runner died)."""
         shutil.rmtree(self.root / "tmp" / run_id, ignore_errors=True)
 
+    def _destination(self, destination: str) -> Path:
+        dest = (self.root / destination).resolve()
+        if dest == self.root or self.root not in dest.parents:
+            raise PipelineError(f"destination {destination!r} is not inside the datastore")
+        return dest
+
+    @staticmethod
+    def _marker(dest: Path) -> Path:
+        return dest.parent / f".{dest.name}.published-from"
+
+    def published_from(self, destination: str) -> Path | None:
+        """The output last published at `destination` (None when nothing is there)."""
+        dest = self._destination(destination)
+        try:
+            return Path(self._marker(dest).read_text(encoding="utf-8")) if dest.exists() else None
+        except OSError:
+            return None
+
     def publish(self, source: Path, destination: str) -> Path:
         """Copy a completed output to <datastore>/<destination>, replacing it atomically."""
-        dest = (self.root / destination).resolve()
-        if dest != self.root and self.root not in dest.parents:
-            raise PipelineError(f"destination {destination!r} is outside the datastore")
+        dest = self._destination(destination)
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp"
         if source.is_dir():
@@ -87,6 +103,7 @@ class Datastore:
         os.replace(staging, dest)
         if old is not None:
             _remove(old)
+        self._marker(dest).write_text(str(source), encoding="utf-8")
         return dest
 
 

@@ -254,8 +254,11 @@ class Runner:
             message=f"reused outputs of run {record.run_id}",
             store_fields={"outputs": record.outputs, "reused_from": record.run_id},
         )
-        for output, path in record.outputs.items():
-            self._emit(OutputReady(step.name, output, path))
+
+        def note(text: str) -> None:
+            self._emit(LogLine(step.name, "pipeloom", time.time(), text))
+
+        self._deliver(step, dict(record.outputs), note, reused=True)
 
     def _schedule(self, plan: Plan, run_dir: Path, snapshots: dict[str, Path]) -> None:
         capacity = {c.name: compute_capacity(c) for c in self.pipeline.computes.values()}
@@ -426,17 +429,35 @@ class Runner:
         )
         self._outputs[step.name] = {k: str(v) for k, v in final.items()}
         self.store.update_child(self.run_id, step.name, outputs=self._outputs[step.name])
+        self._deliver(step, self._outputs[step.name], note, reused=False)
+
+    def _deliver(
+        self, step: StepPlan, outputs: dict[str, str], note: Callable[[str], None], reused: bool
+    ) -> None:
+        """Publish (`destination`) and register (`register_as`) completed outputs.
+
+        A reused output is published again only when the destination holds something else,
+        and registered only when the dataset's latest version is not already this output.
+        """
+        plan = self.plan
+        assert plan is not None and self.run_id is not None
         for out in step.outputs:
-            path = final[out.name]
-            if out.destination:
+            path = Path(outputs[out.name])
+            if out.destination and not (
+                reused and plan.datastore.published_from(out.destination) == path
+            ):
                 published = plan.datastore.publish(path, out.destination)
                 note(f"published {out.name} at {published}")
             version = None
             if out.register_as:
-                version = self.store.register_dataset(
-                    out.register_as, str(path), self.run_id, step.name, out.name
-                )
-                note(f"registered {out.name} as dataset {out.register_as} version {version}")
+                latest = self.store.dataset(out.register_as)
+                if reused and latest is not None and latest.path == str(path):
+                    version = latest.version
+                else:
+                    version = self.store.register_dataset(
+                        out.register_as, str(path), self.run_id, step.name, out.name
+                    )
+                    note(f"registered {out.name} as dataset {out.register_as} version {version}")
             self._emit(OutputReady(step.name, out.name, str(path), out.register_as, version))
 
     # -- statuses ------------------------------------------------------------------------------

@@ -188,6 +188,15 @@ def test_outputs_register_datasets_publish_and_resolve_as_inputs(project):
     summary, _ = project.run()
     out = _datastore(project) / "runs" / summary.run_id / "b" / "out" / "part-0.txt"
     assert out.read_text() == "hello\na\nb\n"
+    assert statuses(summary)["a"] == "Reused"
+    assert [d.version for d in store.datasets()] == [1, 2]  # reuse registers nothing new
+
+    # a destination added later is published from the reused output, without running
+    node.outputs[0].destination = "published/again"
+    summary, _ = project.run()
+    assert statuses(summary)["a"] == "Reused"
+    again = _datastore(project) / "published" / "again" / "part-0.txt"
+    assert again.read_text() == "hello\na\n"
 
 
 def test_download_gives_a_private_copy_and_a_changed_mount_is_an_error(project):
