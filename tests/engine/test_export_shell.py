@@ -117,3 +117,31 @@ def test_titanic_shell_export_matches_a_pipeloom_run(tmp_path: Path, spark_conne
     model = json.loads((outputs / "train" / "model" / "model.json").read_text())
     assert model == json.loads((expected["train"]["model"] / "model.json").read_text())
     shutil.rmtree(outputs)  # parquet outputs are large-ish; tmp_path is kept for a while
+
+
+def test_registered_dataset_path_is_asked_for_at_run_time(tmp_path: Path):
+    text = FAN_PIPELINE.replace("    path: data/raw.csv\n", "    from: dataset:raw_table@2\n")
+    path = fan_project(tmp_path / "project", text)
+    result = export(load(path), "shell", tmp_path / "out")
+    assert any(w.node == "raw" and "DATASET_RAW_TABLE" in w.message for w in result.warnings)
+    missing = _run_script(result.main_file)
+    assert missing.returncode != 0 and "set DATASET_RAW_TABLE" in missing.stderr
+    assert not (result.out_dir / "outputs" / "split").exists()
+    # registered datasets are folders (a run's output)
+    done = _run_script(result.main_file, DATASET_RAW_TABLE=str(tmp_path / "project/data/docs"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    merged = text_content(result.out_dir / "outputs" / "merge" / "merged")
+    assert "raw/readme.txt: some notes" in merged
+
+
+def test_spark_connect_compute_runs_the_script_with_spark_remote(tmp_path: Path):
+    path = titanic_project(tmp_path)
+    path.write_text(
+        path.read_text().replace('master: "local[*]"', 'master: "sc://spark-host:15002"')
+    )
+    result = export(load(path), "shell", tmp_path / "out")
+    text = result.main_file.read_text()
+    assert 'SPARK_REMOTE=sc://spark-host:15002 "$PYTHON" \\\n    dataprep.py' in text
+    assert "$SPARK_SUBMIT" not in text
+    dropped = [w for w in result.warnings if w.node == "dataprep" and w.field == "spark"]
+    assert dropped and "spark.driver.memory" in dropped[0].message
