@@ -226,6 +226,9 @@ def parse_tree(text: str, path: str | None = None) -> Any:
         else:
             top.key = value
 
+    def key_position() -> bool:
+        return bool(stack) and stack[-1].is_map and stack[-1].key is _EXPECT_KEY
+
     def end() -> None:
         stack.pop()
         if stack and stack[-1].is_map:
@@ -252,12 +255,12 @@ def parse_tree(text: str, path: str | None = None) -> Any:
                         f"the tag {_tag_name(tag)} is not allowed: files hold plain data only",
                         ev.start_mark,
                     )
-                    add(None, ev.start_mark)
+                    add(_DROP if key_position() else None, ev.start_mark)
                     continue
                 try:
                     value = _scalar_value(ev)
                 except AmbiguousScalar as exc:
-                    if stack and stack[-1].is_map and stack[-1].key is _EXPECT_KEY:
+                    if key_position():
                         fail(exc.as_key(), ev.start_mark)
                         value = _DROP
                     else:
@@ -278,7 +281,7 @@ def parse_tree(text: str, path: str | None = None) -> Any:
                         f"the tag {_tag_name(ev.tag)} is not allowed: files hold plain data only",
                         mark,
                     )
-                if stack and stack[-1].is_map and stack[-1].key is _EXPECT_KEY:
+                if key_position():
                     fail("a key must be text, not a " + ("mapping" if is_map else "list"), mark)
                 container = YMap() if is_map else YSeq()
                 container.line, container.column = mark.line + 1, mark.column + 1
@@ -290,7 +293,7 @@ def parse_tree(text: str, path: str | None = None) -> Any:
             elif cls is yaml.AliasEvent:
                 count += 1
                 fail(f"aliases (*{ev.anchor}) are not allowed: write the value out", ev.start_mark)
-                add(None, ev.start_mark)
+                add(_DROP if key_position() else None, ev.start_mark)
             elif cls is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
