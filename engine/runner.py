@@ -66,6 +66,8 @@ class _Running:
     launch: StepLaunch | None = None
     backend: Backend | None = None
     process: StepProcess | None = None
+    thread: threading.Thread | None = None
+    abandoned: bool = False  # canceled before its process started; its thread may linger
 
 
 class Runner:
@@ -300,27 +302,37 @@ class Runner:
                     break
                 self._cond.wait(0.5)
         for t in self._threads:
-            t.join()
+            t.join()  # abandoned steps' threads are not in this list
 
     def _launch_thread(self, step: StepPlan, run_dir: Path, code: Path, busy: dict) -> None:
-        self._running[step.name] = _Running()
+        entry = self._running[step.name] = _Running()
 
         def body() -> None:
             try:
-                self._execute(step, run_dir, code)
+                self._execute(step, run_dir, code, entry)
             finally:
                 with self._cond:
                     busy[step.compute.name] -= 1
                     self._running.pop(step.name, None)
                     self._cond.notify_all()
 
-        t = threading.Thread(target=body, name=f"pipeloom-step-{step.name}", daemon=True)
-        self._threads.append(t)
-        t.start()
+        entry.thread = threading.Thread(target=body, name=f"pipeloom-step-{step.name}", daemon=True)
+        self._threads.append(entry.thread)
+        entry.thread.start()
 
     def _cancel_running(self) -> None:
-        """Kill every running step's tree at once (called with the condition held)."""
+        """Kill every running step's tree at once (called with the condition held).
+
+        A step whose process has not started yet (its backend is still starting a server) is
+        Canceled now rather than waited for: its thread sees the cancel and starts nothing.
+        """
         for name, running in list(self._running.items()):
+            if running.process is None:
+                running.abandoned = True
+                self._running.pop(name)
+                if running.thread in self._threads:
+                    self._threads.remove(running.thread)
+                self._finish_step(name, Status.CANCELED, "canceled")
             threading.Thread(
                 target=self._kill_step,
                 args=(name, running),
@@ -337,7 +349,7 @@ class Runner:
             running.process.kill()
 
     # -- one step --------------------------------------------------------------------------
-    def _execute(self, step: StepPlan, run_dir: Path, code: Path) -> None:
+    def _execute(self, step: StepPlan, run_dir: Path, code: Path, entry: _Running) -> None:
         name = step.name
         workdir = run_dir / "work" / name
         log_path = self.log_paths[name]
@@ -356,8 +368,11 @@ class Runner:
             def note(text: str) -> None:
                 write_line("pipeloom", time.time(), text)
 
-            self._set_status(name, Status.RUNNING, store_fields={"started": time.time()})
-            self.started[name] = time.time()
+            with self._cond:
+                if self.statuses[name].finished:  # canceled while its thread was starting
+                    return
+                self.started[name] = time.time()
+                self._set_status(name, Status.RUNNING, store_fields={"started": time.time()})
             launch: StepLaunch | None = None
             backend: Backend | None = None
             mounted: dict[str, tuple[str, str]] = {}
@@ -365,14 +380,12 @@ class Runner:
                 launch, mounted = self._launches.build(step, workdir, code, self._outputs)
                 backend = self.backends.for_step(step.compute, step.node)
                 with self._cond:  # known before command(): a cancel may interrupt its wait
-                    self._running[name].launch, self._running[name].backend = launch, backend
+                    entry.launch, entry.backend = launch, backend
                 argv, env = backend.command(launch, note)
                 with self._cond:
                     if self._canceled or self._cancel_requested:
                         raise _Canceled()
-                    self._running[name].process = process = StepProcess(
-                        argv, env, workdir, write_line
-                    )
+                    entry.process = process = StepProcess(argv, env, workdir, write_line)
                 code_ = self._wait(step, process, backend, launch)
                 if self._canceled:
                     raise _Canceled()
@@ -478,10 +491,13 @@ class Runner:
         self._emit(StatusChanged(self.run_id, step, status, time.time(), message))
 
     def _finish_step(self, step: str, status: Status, message: str | None = None) -> None:
-        now = time.time()
-        self.ended[step] = now
-        duration = now - self.started.get(step, now)
+        """Set a final status once; later calls (an abandoned step's thread) change nothing."""
         with self._cond:
+            if self.statuses.get(step, Status.NOT_STARTED).finished:
+                return
+            now = time.time()
+            self.ended[step] = now
+            duration = now - self.started.get(step, now)
             self._set_status(
                 step, status, message, store_fields={"ended": now, "duration": duration}
             )
