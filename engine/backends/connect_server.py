@@ -122,6 +122,7 @@ class ConnectServer:
     _watchdog: subprocess.Popen | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
     _error: Exception | None = None
+    _stopped: bool = False
 
     def start(self) -> None:
         """Launch in a background thread, overlapped with whatever the caller does next.
@@ -132,6 +133,7 @@ class ConnectServer:
         self.started_at = time.monotonic()
         logs = cache_dir() / "servers"
         logs.mkdir(exist_ok=True)
+        _prune(logs)
         name = f"connect-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.log_path = logs / f"{name}.log"
         self.status_path = logs / f"{name}.status"
@@ -157,6 +159,8 @@ class ConnectServer:
                 start_new_session=True,  # a terminal's Ctrl-C goes to the runner, not the server
             )
             self.pid = int(self._watchdog.stdout.readline() or 0) or None
+            if self._stopped:  # closed while we were launching
+                raise ServerStartError("The Spark Connect server was stopped while starting")
             self._wait_for_port()
             self.ready_seconds = time.monotonic() - (self.started_at or 0)
             self._write_status(STATUS_READY)
@@ -188,6 +192,8 @@ class ConnectServer:
                     return int(match.group(1))
                 if any(marker in line for marker in _FAILED):
                     raise self._start_error("failed to start")
+            if self._stopped:
+                raise ServerStartError("The Spark Connect server was stopped while starting")
             if self._watchdog.poll() is not None:
                 raise self._start_error(f"exited with code {self._watchdog.returncode}")
             time.sleep(0.05)
@@ -246,13 +252,22 @@ class ConnectServer:
             log.seek(offset)
             return log.read().decode("utf-8", "replace").splitlines()
 
-    def stop(self, grace: float = 10.0) -> None:
-        """Stop by PID: SIGTERM to the JVM, SIGKILL when it lingers; then the watchdog."""
+    def stop(self, grace: float = 10.0, wait: bool = True) -> None:
+        """Stop by PID: SIGTERM to the JVM, SIGKILL when it lingers; then the watchdog.
+
+        wait=False returns at once: the watchdog, seeing its lifeline closed, finishes the job.
+        """
+        self._stopped = True
         if self.pid:
-            _signal_and_wait(self.pid, grace)
+            if wait:
+                _signal_and_wait(self.pid, grace)
+            else:
+                _signal(self.pid, signal.SIGTERM)
         if self._watchdog is not None:
             if self._watchdog.stdin:
                 self._watchdog.stdin.close()
+            if not wait:
+                return
             try:
                 self._watchdog.wait(grace)
             except subprocess.TimeoutExpired:
@@ -260,6 +275,24 @@ class ConnectServer:
                 self._watchdog.wait()
             if self._watchdog.stdout:
                 self._watchdog.stdout.close()
+
+
+def _prune(folder: Path, days: float = 7.0) -> None:
+    """Old server logs and status files go; a live server's are touched as it logs."""
+    cutoff = time.time() - days * 86400
+    for path in folder.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _signal_and_wait(pid: int, grace: float) -> None:
@@ -326,7 +359,7 @@ class ServerPool:
                 return
             server = self._servers.pop(key, None)
         if server is not None:
-            server.stop()
+            server.stop(wait=False)
 
     def stop_idle(self) -> None:
         """Stop the servers no one holds (kept warm by earlier runs)."""
@@ -334,7 +367,7 @@ class ServerPool:
             idle = [k for k in self._servers if not self._holders.get(k)]
             servers = [self._servers.pop(k) for k in idle]
         for server in servers:
-            server.stop()
+            server.stop(wait=False)
 
     def servers(self) -> list[ConnectServer]:
         with self._lock:

@@ -391,3 +391,62 @@ def test_a_server_that_cannot_start_fails_its_waiting_step_with_its_log(tmp_path
     assert "The Spark Connect server for master local[1]" in text
     assert "Invalid maximum heap size" in text
     assert "never" not in text
+
+
+def test_a_forked_step_sees_its_own_arguments_environment_and_folder(tmp_path, backend):
+    script = """
+    import os, sys
+    print("argv", sys.argv[1:])
+    print("name", __name__, "path0", sys.path[0] == os.path.dirname(os.path.abspath(__file__)))
+    print("env", os.environ.get("STEP_MARK"), "cwd", os.getcwd())
+    print("forked", "pyspark.sql.connect.session" in sys.modules)
+    raise SystemExit(3)
+    """
+    env = dict(os.environ, STEP_MARK="m-41")
+    launch = make_launch(tmp_path, script, ["a b", "--x"], env=env)
+    run = StepRun(backend, launch).start().wait()
+    text = run.text()
+    assert run.code == 3, text
+    assert "argv ['a b', '--x']" in text
+    assert "name __main__ path0 True" in text
+    assert f"env m-41 cwd {launch.workdir}" in text
+    assert "forked True" in text  # started from the zygote, not a cold interpreter
+
+
+def test_killing_a_step_kills_its_forked_process_and_children(tmp_path, backend):
+    script = """
+    import os, subprocess, sys, time
+    child = subprocess.Popen(["sleep", "300"])
+    print("pids", os.getpid(), child.pid, flush=True)
+    time.sleep(300)
+    """
+    run = StepRun(backend, make_launch(tmp_path, script, [])).start()
+    deadline = time.monotonic() + 120
+    while not any(t.startswith("pids ") for _s, t in run.lines) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pids = [int(p) for p in next(t for _s, t in run.lines if t.startswith("pids ")).split()[1:]]
+    assert all(alive(p) for p in pids)
+    run.process.kill()  # what the runner does on cancel: the step's process group, then SIGKILL
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids), "a forked step outlived its process"
+
+
+def test_a_forked_step_dies_when_its_process_is_killed_hard(tmp_path, backend):
+    script = """
+    import os, time
+    print("pid", os.getpid(), flush=True)
+    time.sleep(300)
+    """
+    run = StepRun(backend, make_launch(tmp_path, script, [])).start()
+    deadline = time.monotonic() + 120
+    while not any(t.startswith("pid ") for _s, t in run.lines) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pid = int(next(t for _s, t in run.lines if t.startswith("pid ")).split()[1])
+    os.kill(run.process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid)
+    run.process.wait(timeout=10)
