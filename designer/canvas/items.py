@@ -7,20 +7,14 @@ when the node changes, never during paint; below LOD_SIMPLE only a rounded rect 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
-    QBrush,
-    QColor,
     QFont,
-    QFontMetricsF,
-    QImage,
     QPainter,
     QPainterPath,
-    QPen,
     QStaticText,
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QStyle
@@ -29,7 +23,7 @@ from engine import registry
 from engine.model import Node, Pipeline, output_kind, output_names
 from engine.problems import Problem
 
-from . import style
+from .paints import ICON_SIZE, Paints, advance, fonts, metrics, node_icon, paints, static_text
 
 GRID = 20.0
 PORT_RADIUS = 5.0
@@ -45,139 +39,6 @@ _SHAPE_RADIUS = {"dataset": 14.0, "spark-step": 6.0}
 _CHAMFER = 9.0  # script steps have cut corners
 
 
-def _fonts() -> tuple[QFont, QFont, QFont]:
-    title = QFont()
-    title.setPixelSize(13)
-    title.setWeight(QFont.Weight.DemiBold)
-    small = QFont()
-    small.setPixelSize(11)
-    badge = QFont()
-    badge.setPixelSize(10)
-    badge.setWeight(QFont.Weight.Bold)
-    return title, small, badge
-
-
-_FONTS: tuple[QFont, QFont, QFont] | None = None
-
-
-def fonts() -> tuple[QFont, QFont, QFont]:
-    global _FONTS
-    if _FONTS is None:
-        _FONTS = _fonts()
-    return _FONTS
-
-
-_METRICS: tuple[QFontMetricsF, QFontMetricsF] | None = None
-
-
-def metrics() -> tuple[QFontMetricsF, QFontMetricsF]:
-    global _METRICS
-    if _METRICS is None:
-        title, small, _ = fonts()
-        _METRICS = (QFontMetricsF(title), QFontMetricsF(small))
-    return _METRICS
-
-
-# -- icons ----------------------------------------------------------------------------------
-
-
-def _icon_dirs() -> list[Path]:
-    dirs = [Path(__file__).resolve().parents[2] / "resources" / "icons"]
-    try:  # an installed (non-editable) copy ships resources/ as pipeloom_resources
-        import pipeloom_resources
-
-        dirs.append(Path(pipeloom_resources.__file__).parent / "icons")
-    except ImportError:
-        pass
-    return dirs
-
-
-_ICON_DIRS = _icon_dirs()
-_ICONS: dict[str, QImage | None] = {}
-ICON_SIZE = 18.0
-
-
-def node_icon(node_type: str) -> QImage | None:
-    """The type's SVG icon rendered once at 4x, drawn scaled (crisp up to 400% zoom)."""
-    if node_type in _ICONS:
-        return _ICONS[node_type]
-    image = None
-    spec = registry.spec(node_type)
-    if spec is not None:
-        for folder in _ICON_DIRS:
-            path = folder / spec.icon
-            if path.is_file():
-                from PySide6.QtSvg import QSvgRenderer
-
-                renderer = QSvgRenderer(os.fspath(path))
-                if renderer.isValid():
-                    image = QImage(QSize(72, 72), QImage.Format.Format_ARGB32_Premultiplied)
-                    image.fill(Qt.GlobalColor.transparent)
-                    p = QPainter(image)
-                    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-                    renderer.render(p)
-                    p.end()
-                break
-    _ICONS[node_type] = image
-    return image
-
-
-# -- paint resources per theme ----------------------------------------------------------------
-
-
-class _Paints:
-    """Pens and brushes of one theme, shared by all items (no allocation in paint)."""
-
-    def __init__(self, c: style.CanvasColors):
-        self.generation = style.generation()
-        self.fill = QBrush(QColor(c.node_fill))
-        self.shadow = QBrush(QColor(c.node_shadow))
-        self.border = QPen(QColor(c.node_border), 1.0)
-        self.selected = QPen(QColor(c.selection), 2.0)
-        self.title = QPen(QColor(c.title_text))
-        self.port_text = QPen(QColor(c.port_text))
-        self.header: dict[str, QBrush] = {}
-        self.accent: dict[str, QBrush] = {}
-        for t in (*c.accents, "unknown"):
-            accent = QColor(c.accent(t))
-            header = QColor(c.node_header)
-            mix = 0.16 if c.name == "light" else 0.22
-            header = QColor.fromRgbF(
-                header.redF() * (1 - mix) + accent.redF() * mix,
-                header.greenF() * (1 - mix) + accent.greenF() * mix,
-                header.blueF() * (1 - mix) + accent.blueF() * mix,
-            )
-            self.header[t] = QBrush(header)
-            self.accent[t] = QBrush(accent)
-        self.port_fill: dict[str | None, QBrush] = {}
-        self.port_ring: dict[str | None, QPen] = {}
-        for kind in ("tabular", "file", None):
-            col = QColor(c.port_color(kind))
-            self.port_fill[kind] = QBrush(col)
-            self.port_ring[kind] = QPen(col, 1.6)
-        self.hollow = QBrush(QColor(c.node_fill))
-        self.compatible = QPen(QColor(c.compatible), 2.4)
-        self.compatible_fill = QBrush(c.qcolor(c.compatible, 60))
-        self.refused = QPen(QColor(c.refused), 1.6)
-        self.refused_fill = QBrush(c.qcolor(c.refused, 40))
-        self.error = QBrush(QColor(c.error))
-        self.warning = QBrush(QColor(c.warning))
-        self.error_pen = QPen(QColor(c.error), 2.0)
-        self.white = QPen(QColor("#ffffff"))
-        self.status = {k: QBrush(QColor(v)) for k, v in c.status.items()}
-        self.no_pen = QPen(Qt.PenStyle.NoPen)
-
-
-_PAINTS: _Paints | None = None
-
-
-def paints() -> _Paints:
-    global _PAINTS
-    if _PAINTS is None or _PAINTS.generation != style.generation():
-        _PAINTS = _Paints(style.colors())
-    return _PAINTS
-
-
 # -- ports ----------------------------------------------------------------------------------
 
 
@@ -190,25 +51,6 @@ class PortView:
     centre: QPointF  # in item coordinates
     label_pos: QPointF
     label: QStaticText | None = None  # made on the first detailed paint
-
-
-_ADVANCES: dict[tuple[int, str], float] = {}
-
-
-def _advance(metrics: QFontMetricsF, font_key: int, text: str) -> float:
-    """Text width, memoised: port names repeat across a big graph (input, output, data)."""
-    key = (font_key, text)
-    width = _ADVANCES.get(key)
-    if width is None:
-        width = _ADVANCES[key] = metrics.horizontalAdvance(text)
-    return width
-
-
-def _static_text(text: str, font: QFont) -> QStaticText:
-    st = QStaticText(text)
-    st.setTextFormat(Qt.TextFormat.PlainText)
-    st.prepare(font=font)
-    return st
 
 
 def _node_shape(node_type: str, rect: QRectF) -> QPainterPath:
@@ -301,12 +143,12 @@ class NodeItem(QGraphicsItem):
                     kind = output_kind(*resolved)
             ins.append((port.name, kind, connected))
         outs = [(name, output_kind(node, name)) for name in output_names(node)]
-        in_w = max((_advance(fm_small, 1, n) for n, _, _ in ins), default=0.0)
-        out_w = max((_advance(fm_small, 1, n) for n, _ in outs), default=0.0)
+        in_w = max((advance(fm_small, 1, n) for n, _, _ in ins), default=0.0)
+        out_w = max((advance(fm_small, 1, n) for n, _ in outs), default=0.0)
         width = max(
             MIN_WIDTH,
-            _advance(fm_title, 0, node.name) + ICON_SIZE + 44,
-            min(_advance(fm_small, 1, subtitle), 220) + 28,
+            advance(fm_title, 0, node.name) + ICON_SIZE + 44,
+            min(advance(fm_small, 1, subtitle), 220) + 28,
             in_w + out_w + 56,
         )
         width = min(MAX_WIDTH, round(width / GRID) * GRID + (GRID if width % GRID else 0))
@@ -323,9 +165,9 @@ class NodeItem(QGraphicsItem):
             header_clip.addRect(QRectF(0, 0, width, HEADER_H))
             self._header = self._body.intersected(header_clip)
         title, sub = node.name, subtitle
-        if _advance(fm_title, 0, title) > width - ICON_SIZE - 36:
+        if advance(fm_title, 0, title) > width - ICON_SIZE - 36:
             title = fm_title.elidedText(title, Qt.TextElideMode.ElideRight, width - ICON_SIZE - 36)
-        if _advance(fm_small, 1, sub) > width - 24:
+        if advance(fm_small, 1, sub) > width - 24:
             sub = fm_small.elidedText(sub, Qt.TextElideMode.ElideMiddle, width - 24)
         self._texts = (title, sub)
         self._texts_ready = False
@@ -338,7 +180,7 @@ class NodeItem(QGraphicsItem):
             )
         for i, (name, kind) in enumerate(outs):
             y = HEADER_H + ROW_H * i + ROW_H / 2
-            x = width - 12 - _advance(fm_small, 1, name)
+            x = width - 12 - advance(fm_small, 1, name)
             self.ports.append(
                 PortView(
                     "out",
@@ -355,10 +197,10 @@ class NodeItem(QGraphicsItem):
     def _prepare_texts(self) -> None:
         title_font, small_font, _ = fonts()
         title, sub = self._texts
-        self._title = _static_text(title, title_font)
-        self._subtitle = _static_text(sub, small_font)
+        self._title = static_text(title, title_font)
+        self._subtitle = static_text(sub, small_font)
         for p in self.ports:
-            p.label = _static_text(p.name, small_font)
+            p.label = static_text(p.name, small_font)
         self._texts_ready = True
 
     def _tooltip(self, node: Node) -> str:
@@ -391,7 +233,7 @@ class NodeItem(QGraphicsItem):
         self._status = status
         if status:
             _, _, badge = fonts()
-            self._status_text = _static_text(status, badge)
+            self._status_text = static_text(status, badge)
         self.update()
 
     def run_status(self) -> str | None:
@@ -509,7 +351,7 @@ class NodeItem(QGraphicsItem):
         if self._problems:
             self._paint_badge(painter, pt, badge_font)
 
-    def _paint_ports(self, painter: QPainter, pt: _Paints, labels: bool) -> None:
+    def _paint_ports(self, painter: QPainter, pt: Paints, labels: bool) -> None:
         marks = self._marks
         for p in self.ports:
             mark = marks.get((p.direction, p.name)) if marks else None
@@ -536,7 +378,7 @@ class NodeItem(QGraphicsItem):
             )
             painter.drawEllipse(p.centre, r, r)
 
-    def _paint_badge(self, painter: QPainter, pt: _Paints, font: QFont) -> None:
+    def _paint_badge(self, painter: QPainter, pt: Paints, font: QFont) -> None:
         error = any(p.is_error for p in self._problems)
         centre = QPointF(self._rect.width() - 2, 0)
         painter.setPen(pt.no_pen)
@@ -549,7 +391,7 @@ class NodeItem(QGraphicsItem):
             QRectF(centre.x() - 8.5, centre.y() - 8.5, 17, 17), Qt.AlignmentFlag.AlignCenter, text
         )
 
-    def _paint_status(self, painter: QPainter, pt: _Paints, font: QFont) -> None:
+    def _paint_status(self, painter: QPainter, pt: Paints, font: QFont) -> None:
         size = self._status_text.size()
         w = size.width() + 14
         rect = QRectF(self._rect.width() - w - 14, -9, w, 16)

@@ -7,8 +7,8 @@ document, one undo step each. Events inside a Group are collected and applied at
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene
 
 from designer.document import Document
@@ -18,10 +18,11 @@ from engine.model import Event, output_kind
 from engine.problems import Problem
 
 from . import commands, style
+from .background import BackgroundPainter
+from .connecting import WireDrag
 from .items import GRID, NodeItem, PortView
 from .rename import RenameEditor
 from .wires import DragWire, WireItem
-from .wires import pens as wire_pens
 
 SCENE_EXTENT = 200_000.0  # the scene rect: room to pan anywhere
 
@@ -51,13 +52,11 @@ class PipelineScene(QGraphicsScene):
         self._dirty: set[str] = set()
         self._added: set[str] = set()
         self._press_positions: dict[str, QPointF] = {}
-        self._drag: dict | None = None  # the wire being dragged
-        self._drag_wire: DragWire | None = None
+        self._drag: WireDrag | None = None  # the wire being dragged
         self._over_port = False
         self._nodes_rect: QRectF | None = None
-        self._bg_pens: tuple | None = None
+        self._background = BackgroundPainter()
         self.far = False  # zoomed far out: wires are drawn as one batch of chords
-        self._far_lines: dict | None = None
         self._build()
         self.selectionChanged.connect(self._raise_selected)
         self._raised: list[NodeItem] = []
@@ -351,8 +350,7 @@ class PipelineScene(QGraphicsScene):
                 item.set_run_status(None)
 
     def _on_theme_changed(self) -> None:
-        self._bg_pens = None
-        self._far_lines = None
+        self._background.theme_changed()
         self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
         for item in self.items():
             item.update()
@@ -518,7 +516,7 @@ class PipelineScene(QGraphicsScene):
 
     def mouseMoveEvent(self, event) -> None:
         if self._drag is not None:
-            self._update_wire_drag(event.scenePos())
+            self._drag.update(event.scenePos())
             event.accept()
             return
         if event.buttons() == Qt.MouseButton.NoButton:
@@ -531,7 +529,7 @@ class PipelineScene(QGraphicsScene):
 
     def mouseReleaseEvent(self, event) -> None:
         if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
-            self._end_wire_drag(event.scenePos())
+            self._drag.finish(event.scenePos())
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -578,217 +576,42 @@ class PipelineScene(QGraphicsScene):
         super().mouseDoubleClickEvent(event)
 
     def _begin_wire_drag(self, source: str, output: str, pos: QPointF, picked) -> None:
-        p = self.document.pipeline
-        upstream = commands.upstream_of(p, source)
-        picked_port = None
-        if picked is not None:  # while the wire is held, its old input counts as free
-            picked_port = p.nodes[picked[0]].input(picked[1])
-        self._drag = {
-            "source": source,
-            "output": output,
-            "picked": picked,
-            "upstream": upstream,
-            "hover": None,
-            "reasons": {},
-        }
-        for name, item in self.nodes.items():
-            marks = {}
-            for port in item.ports:
-                if port.direction != "in":
-                    continue
-                if picked is not None and (name, port.name) == picked:
-                    marks[("in", port.name)] = "ok"
-                    continue
-                why = commands.check_input(p, source, output, name, port.name, upstream)
-                self._drag["reasons"][(name, port.name)] = why
-                marks[("in", port.name)] = "refused" if why else "ok"
-            if marks:
-                item.set_marks(marks)
-        if picked is not None:
-            wire = self.wires.get(picked)
-            if wire is not None:
-                wire.setVisible(False)
-                wire.invalidate_drawing()
-                self._wires_changed()
-        del picked_port
-        self._drag_wire = DragWire()
-        self.addItem(self._drag_wire)
-        self._drag["start"] = self.nodes[source].port_scene_pos("out", output)
-        self._update_wire_drag(pos)
+        self._drag = WireDrag(self, source, output, pos, picked)
 
-    def _drop_target(self, pos: QPointF):
-        """('port', item, name, reason) | ('body', item, None, reason) | None."""
-        d = self._drag
-        hit = self.port_at(pos)
-        if hit is None:
-            return None
-        item, port = hit
-        p = self.document.pipeline
-        if port is not None and port.direction == "in":
-            if d["picked"] == (item.name, port.name):
-                return ("same", item, port.name, None)
-            return ("port", item, port.name, d["reasons"].get((item.name, port.name)))
-        if port is None or port.direction == "out":
-            why = commands.check_input(p, d["source"], d["output"], item.name, None, d["upstream"])
-            return ("body", item, None, why)
-        return None
+    def drag_ended(self, drag: WireDrag) -> None:
+        if self._drag is drag:
+            self._drag = None
 
-    def _update_wire_drag(self, pos: QPointF) -> None:
-        d = self._drag
-        target = self._drop_target(pos)
-        end = pos
-        valid = False
-        hover_key = None
-        if target is not None and target[0] in ("port", "same"):
-            item, name, why = target[1], target[2], target[3]
-            end = item.port_scene_pos("in", name)
-            valid = why is None
-            hover_key = (item.name, name, why)
-        elif target is not None and target[0] == "body":
-            hover_key = (target[1].name, None, target[3])
-            valid = target[3] is None
-        self._drag_wire.set_ends(d["start"], end)
-        self._drag_wire.set_valid(valid)
-        if hover_key != d["hover"]:
-            old = d["hover"]
-            if old is not None and old[0] in self.nodes:
-                item = self.nodes[old[0]]
-                marks = dict(item._marks)
-                if old[1] is not None:
-                    marks[("in", old[1])] = "refused" if old[2] else "ok"
-                item.set_marks(marks, None)
-            if hover_key is not None:
-                item = self.nodes[hover_key[0]]
-                marks = dict(item._marks)
-                if hover_key[1] is not None:
-                    if not hover_key[2]:
-                        marks[("in", hover_key[1])] = "target"
-                    item.set_marks(marks, None)
-                else:
-                    item.set_marks(marks, "ok" if not hover_key[2] else "refused")
-                if hover_key[2]:
-                    self.message.emit(hover_key[2])
-            d["hover"] = hover_key
+    @property
+    def _drag_wire(self) -> DragWire | None:
+        return self._drag.wire if self._drag is not None else None
 
-    def _end_wire_drag(self, pos: QPointF) -> None:
-        d = self._drag
-        target = self._drop_target(pos)
-        self._cancel_wire_drag()
-        p = self.document.pipeline
-        source, output, picked = d["source"], d["output"], d["picked"]
-        if target is None:
-            if picked is not None:
-                self.push(ch.disconnect(*picked), f"Disconnect {picked[0]}.{picked[1]}")
-                return
-            types = commands.compatible_types(p, source, output)
-            self.quickAddRequested.emit(pos, source, output, types)
-            return
-        kind, item, name, why = target
-        if kind == "same":
-            return
-        if why:
-            self.message.emit(why)
-            return
-        try:
-            if kind == "port":
-                if picked is not None:
-                    change = commands.move_wire_change(p, picked[0], picked[1], item.name, name)
-                else:
-                    change = commands.connect_change(p, source, output, item.name, name)
-            else:
-                change, _ = commands.connect_new_input_change(p, source, output, item.name)
-                if picked is not None:
-                    change = ch.Group([ch.disconnect(*picked), change], label=change.label)
-        except commands.ConnectionRefused as exc:
-            self.message.emit(str(exc))
-            return
-        self.push(change)
-
-    def _cancel_wire_drag(self) -> None:
-        d = self._drag
-        self._drag = None
-        if self._drag_wire is not None:
-            self.removeItem(self._drag_wire)
-            self._drag_wire = None
-        for item in self.nodes.values():
-            if item._marks or item._body_mark:
-                item.set_marks({}, None)
-        if d and d["picked"] is not None:
-            wire = self.wires.get(d["picked"])
-            if wire is not None:
-                wire.setVisible(True)
-                wire.invalidate_drawing()
-                self._wires_changed()
+    def show_wire(self, key: tuple[str, str], visible: bool) -> None:
+        """Hide a wire while it is held by its input end (and show it again)."""
+        wire = self.wires.get(key)
+        if wire is not None:
+            wire.setVisible(visible)
+            wire.invalidate_drawing()
+            self._wires_changed()
 
     def cancel_gesture(self) -> None:
         if self._drag is not None:
-            self._cancel_wire_drag()
+            self._drag.cancel()
 
-    # -- background -----------------------------------------------------------------------------
+    # -- background: grid and wires ------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        c = style.colors()
-        if self._bg_pens is None:
-            self._bg_pens = (
-                QColor(c.background),
-                QPen(QColor(c.grid_minor), 0),
-                QPen(QColor(c.grid_major), 0),
-            )
-        bg, minor, major = self._bg_pens
-        painter.fillRect(rect, bg)
-        scale = painter.worldTransform().m11()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for step, pen in ((GRID, minor), (GRID * 5, major)):
-            if step * scale < 7:
-                continue
-            left = int(rect.left() // step) * step
-            top = int(rect.top() // step) * step
-            lines = []
-            x = left
-            while x <= rect.right():
-                if step == GRID * 5 or x % (GRID * 5):
-                    lines.append(QLineF(x, rect.top(), x, rect.bottom()))
-                x += step
-            y = top
-            while y <= rect.bottom():
-                if step == GRID * 5 or y % (GRID * 5):
-                    lines.append(QLineF(rect.left(), y, rect.right(), y))
-                y += step
-            painter.setPen(pen)
-            painter.drawLines(lines)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        if self.far:
-            self._draw_far_wires(painter)
-        else:
-            for item in self.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
-                if isinstance(item, WireItem) and item.isVisible():
-                    item.draw(painter, rect, scale)
+        self._background.draw(self, painter, rect)
 
-    # -- far zoom: wires as one batch ---------------------------------------------------------
     def set_far(self, far: bool) -> None:
         """Below FAR_LOD wires are drawn as straight chords, one call per colour (the zoom of
         the scene's first view decides)."""
         if far == self.far:
             return
         self.far = far
-        self._far_lines = None
+        self._background.wires_changed()
         self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
 
     def _wires_changed(self) -> None:
         if self.far:
-            self._far_lines = None
+            self._background.wires_changed()
             self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
-
-    def _draw_far_wires(self, painter: QPainter) -> None:
-        if self._far_lines is None:
-            pn = wire_pens()
-            lines: dict = {}
-            for wire in self.wires.values():
-                if not wire.isVisible():
-                    continue
-                pen = pn.thin.get(wire.kind, pn.thin[None])
-                lines.setdefault(id(pen), (pen, []))[1].append(wire.chord())
-            self._far_lines = lines
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for pen, lines in self._far_lines.values():
-            painter.setPen(pen)
-            painter.drawLines(lines)

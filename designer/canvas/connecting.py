@@ -1,0 +1,149 @@
+"""The wire-drag gesture: from an output (or a wire picked up by its input end) to a drop.
+
+While dragging, every input is marked compatible or refused (kind, mode, cycle) and the port
+under the cursor is the snap target; the drop becomes one undo step: connect, replace a
+source, add an input on a node body, disconnect (a picked-up wire dropped on nothing), or
+quick-add (a new wire dropped on empty canvas).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF
+
+from engine import changes as ch
+
+from . import commands
+from .wires import DragWire
+
+if TYPE_CHECKING:
+    from .scene import PipelineScene
+
+
+class WireDrag:
+    def __init__(self, scene: PipelineScene, source: str, output: str, pos: QPointF, picked=None):
+        self.scene = scene
+        self.source, self.output, self.picked = source, output, picked
+        p = scene.document.pipeline
+        self.upstream = commands.upstream_of(p, source)  # wiring into these makes a cycle
+        self.reasons: dict[tuple[str, str], str | None] = {}
+        self.hover: tuple | None = None
+        for name, item in scene.nodes.items():
+            marks = {}
+            for port in item.ports:
+                if port.direction != "in":
+                    continue
+                if picked is not None and (name, port.name) == picked:
+                    marks[("in", port.name)] = "ok"  # while held, its old input counts as free
+                    continue
+                why = commands.check_input(p, source, output, name, port.name, self.upstream)
+                self.reasons[(name, port.name)] = why
+                marks[("in", port.name)] = "refused" if why else "ok"
+            if marks:
+                item.set_marks(marks)
+        if picked is not None:
+            scene.show_wire(picked, False)
+        self.wire = DragWire()
+        scene.addItem(self.wire)
+        self.start = scene.nodes[source].port_scene_pos("out", output)
+        self.update(pos)
+
+    def drop_target(self, pos: QPointF):
+        """('port' | 'same', item, input, reason) or ('body', item, None, reason) or None."""
+        hit = self.scene.port_at(pos)
+        if hit is None:
+            return None
+        item, port = hit
+        if port is not None and port.direction == "in":
+            if self.picked == (item.name, port.name):
+                return ("same", item, port.name, None)
+            return ("port", item, port.name, self.reasons.get((item.name, port.name)))
+        why = commands.check_input(
+            self.scene.document.pipeline, self.source, self.output, item.name, None, self.upstream
+        )
+        return ("body", item, None, why)
+
+    def update(self, pos: QPointF) -> None:
+        target = self.drop_target(pos)
+        end, valid, hover = pos, False, None
+        if target is not None and target[0] in ("port", "same"):
+            item, name, why = target[1], target[2], target[3]
+            end = item.port_scene_pos("in", name)
+            valid = why is None
+            hover = (item.name, name, why)
+        elif target is not None:
+            hover = (target[1].name, None, target[3])
+            valid = target[3] is None
+        self.wire.set_ends(self.start, end)
+        self.wire.set_valid(valid)
+        if hover != self.hover:
+            self._set_hover(hover)
+
+    def _set_hover(self, hover: tuple | None) -> None:
+        nodes = self.scene.nodes
+        old = self.hover
+        if old is not None and old[0] in nodes:
+            item = nodes[old[0]]
+            marks = dict(item._marks)
+            if old[1] is not None:
+                marks[("in", old[1])] = "refused" if old[2] else "ok"
+            item.set_marks(marks, None)
+        if hover is not None:
+            item = nodes[hover[0]]
+            marks = dict(item._marks)
+            if hover[1] is not None:
+                if not hover[2]:
+                    marks[("in", hover[1])] = "target"
+                item.set_marks(marks, None)
+            else:
+                item.set_marks(marks, "ok" if not hover[2] else "refused")
+            if hover[2]:
+                self.scene.message.emit(hover[2])
+        self.hover = hover
+
+    def finish(self, pos: QPointF) -> None:
+        target = self.drop_target(pos)
+        self.cancel()
+        scene = self.scene
+        p = scene.document.pipeline
+        source, output, picked = self.source, self.output, self.picked
+        if target is None:
+            if picked is not None:
+                scene.push(ch.disconnect(*picked), f"Disconnect {picked[0]}.{picked[1]}")
+                return
+            types = commands.compatible_types(p, source, output)
+            scene.quickAddRequested.emit(pos, source, output, types)
+            return
+        kind, item, name, why = target
+        if kind == "same":
+            return
+        if why:
+            scene.message.emit(why)
+            return
+        try:
+            if kind == "port":
+                if picked is not None:
+                    change = commands.move_wire_change(p, picked[0], picked[1], item.name, name)
+                else:
+                    change = commands.connect_change(p, source, output, item.name, name)
+            else:
+                change, _ = commands.connect_new_input_change(p, source, output, item.name)
+                if picked is not None:
+                    change = ch.Group([ch.disconnect(*picked), change], label=change.label)
+        except commands.ConnectionRefused as exc:
+            scene.message.emit(str(exc))
+            return
+        scene.push(change)
+
+    def cancel(self) -> None:
+        scene = self.scene
+        if self.wire is not None:
+            scene.removeItem(self.wire)
+            self.wire = None
+        for item in scene.nodes.values():
+            if item._marks or item._body_mark:
+                item.set_marks({}, None)
+        if self.picked is not None:
+            scene.show_wire(self.picked, True)
+        scene.drag_ended(self)
