@@ -323,3 +323,23 @@ def test_cancel_does_not_wait_for_a_backend_that_is_still_starting(project):
     time.sleep(1)
     assert "step a read" not in runner.log_paths["a"].read_text()
     assert runner.statuses["a"] is Status.CANCELED
+
+
+def test_steps_run_on_the_snapshot_taken_at_submit(project):
+    b_py = project.root / "code" / "b.py"
+    b_py.write_text("print('original b')\nimport step  # noqa\n")
+    project.step("a", {"inp": "raw"}, args=["--sleep", "2"])
+    project.step("b", {"inp": "a.out"}, script="b.py")
+    runner = project.runner()
+    edited = threading.Event()
+
+    def edit_when_a_runs(event):
+        if isinstance(event, LogLine) and event.step == "a" and not edited.is_set():
+            b_py.write_text("print('edited b')\nimport step  # noqa\n")
+            edited.set()
+
+    runner.subscribe(edit_when_a_runs)
+    summary = runner.run()
+    assert edited.is_set() and statuses(summary) == {"a": "Completed", "b": "Completed"}
+    log = runner.log_paths["b"].read_text()
+    assert "original b" in log and "edited b" not in log
