@@ -22,11 +22,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # results.py
 ROOT = HERE.parent
 STEPS = ("filter_rows", "group_totals", "sort_totals")
 MASTER = "local[2]"
@@ -233,20 +233,50 @@ def main() -> None:
                 + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
                 flush=True,
             )
-        median = {k: statistics.median(v) for k, v in times.items()}
-        floor, submit = median["floor"], median["submit"]
-        print(
-            textwrap.dedent(f"""
-            | variant | median s | vs (b) floor | vs (a) submit x3 |
-            |---|---|---|---|
-            | (a) 3 x spark-submit --master {MASTER} | {submit:.2f} | {submit / floor:.2f}x | 1.00x |
-            | (b) one process, one local SparkSession | {floor:.2f} | 1.00x | {floor / submit:.2f}x |
-            | pipeloom run, cold (no server up) | {median["cold"]:.2f} | {median["cold"] / floor:.2f}x | {median["cold"] / submit:.2f}x |
-            | pipeloom warm run (server kept warm) | {median["warm"]:.2f} | {median["warm"] / floor:.2f}x | {median["warm"] / submit:.2f}x |
-            | (first run of that warm process) | {median["warm1"]:.2f} | {median["warm1"] / floor:.2f}x | {median["warm1"] / submit:.2f}x |
-            """)
-        )
-        print(f"rounds: {args.rounds}, rows: {args.rows}, load average: {os.getloadavg()}")
+        report(times, args)
+
+
+def verdict(value: float, target: float) -> str:
+    return f"**{value:.2f}x** (target <= {target}x: {'met' if value <= target else 'NOT met'})"
+
+
+def report(times: dict[str, list[float]], args) -> None:
+    from results import table, write_section
+
+    median = {k: statistics.median(v) for k, v in times.items()}
+    floor, submit = median["floor"], median["submit"]
+    labels = {
+        "submit": f"(a) 3 x spark-submit --master {MASTER}",
+        "floor": f"(b) one process, one local SparkSession ({MASTER})",
+        "cold": "pipeloom run, cold (no server up)",
+        "warm": "pipeloom, warm (2nd run, server kept warm)",
+        "warm1": "(1st run of that warm process, cold)",
+    }
+    rows = [
+        [labels[k], f"{median[k]:.2f} s", f"{median[k] / floor:.2f}x", f"{median[k] / submit:.2f}x"]
+        for k in ("submit", "floor", "cold", "warm", "warm1")
+    ]
+    rounds = "; ".join(
+        f"round {i + 1}: " + ", ".join(f"{k} {times[k][i]:.1f}" for k in labels)
+        for i in range(args.rounds)
+    )
+    body = "\n".join(
+        [
+            table(["variant", "median wall time", "vs (b)", "vs (a)"], rows),
+            "",
+            f"- cold vs (b) floor: {verdict(median['cold'] / floor, 1.0)}",
+            f"- cold vs (a) spark-submit x3: {verdict(median['cold'] / submit, 0.45)}",
+            f"- warm vs (b) floor: {verdict(median['warm'] / floor, 0.35)}",
+            f"- {args.rounds} rounds of {args.rows} rows, variants interleaved; seconds per round: "
+            + rounds,
+            "- cold = `pipeloom run FILE --regenerate-outputs` subprocess (starts the Connect "
+            "server and the step zygote, stops them at exit); warm = the 2nd of two runs in one "
+            "process through the Runner API with a shared BackendPool and keep_warm=True (the "
+            "designer's way); every variant's final CSV equals the floor's.",
+        ]
+    )
+    print(body)
+    write_section("spark_chain.py", ".venv/bin/python benchmarks/spark_chain.py", body)
 
 
 if __name__ == "__main__":
