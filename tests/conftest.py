@@ -14,12 +14,16 @@ SHARED_SPARK_MASTER = "local[*]"
 
 @pytest.fixture(scope="session")
 def spark_connect_server():
-    """A ready Spark Connect server held for the whole session, stopped by PID at the end."""
+    """A ready Spark Connect server held for the whole session, stopped by PID at the end
+    (with the zygote its steps fork from, so neither restarts between tests)."""
     from engine.backends.connect_server import POOL, ServerKey
+    from engine.backends.zygote_pool import ZYGOTES
 
     key = ServerKey.of(SHARED_SPARK_MASTER, {}, sys.executable)
     server = POOL.acquire(key)
+    ZYGOTES.acquire(sys.executable)
     try:
         yield server.wait()
     finally:
+        ZYGOTES.release(sys.executable, keep_warm=False)
         POOL.release(key, keep_warm=False)
