@@ -121,6 +121,8 @@ class FileController(QObject):
         try:
             pipeline = read_pipeline(path)
         except PipelineError as e:
+            if not path.exists() and str(path) in self.recent_files():
+                self._forget_recent(path)
             self._show_open_problems(path, e.problems)
             return False
         self.remove_recovery()
@@ -191,6 +193,10 @@ class FileController(QObject):
         path = str(Path(path).absolute())
         files = [path] + [p for p in self.recent_files() if p != path]
         QSettings().setValue(RECENT_KEY, files[:RECENT_MAX])
+        self.recentChanged.emit()
+
+    def _forget_recent(self, path: Path) -> None:
+        QSettings().setValue(RECENT_KEY, [p for p in self.recent_files() if p != str(path)])
         self.recentChanged.emit()
 
     def clear_recent(self) -> None:

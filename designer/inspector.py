@@ -410,6 +410,23 @@ class Inspector(QWidget):
         if self.ports is not None:
             self.ports.set_problems([(p.field, p.message) for p in mine if p.field])
 
+    def reveal_field(self, field: str) -> bool:
+        """Scroll to the editor of a problem's field (``spark.driver_memory``, ``inputs.x.from``)."""
+        self.flush()
+        widget = None
+        for key, editor in self.editors.items():
+            if field == key or field.startswith(key + "."):
+                widget = editor.main_widget()
+        if widget is None and self.ports is not None:
+            for (direction, name), card in self.ports.cards.items():
+                prefix = f"{'inputs' if direction == 'in' else 'outputs'}.{name}"
+                if field == prefix or field.startswith(prefix + "."):
+                    widget = card.name_edit
+        if widget is None:
+            return False
+        self.scroll.ensureWidgetVisible(widget, 20, 40)
+        return True
+
     def field_problem(self, key: str) -> bool:
         editor = self.editors.get(key)
         return bool(editor and editor.main_widget().property("problem"))

@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
         centre = self.view.mapToScene(self.view.viewport().rect().center())
         return self.scene.add_node(node_type, centre - QPointF(90, 40))
 
-    def reveal_node(self, name: str, _field: str = "") -> None:
+    def reveal_node(self, name: str, field: str = "") -> None:
         item = self.scene.nodes.get(name) if self.scene else None
         if item is None:
             return
@@ -172,6 +172,8 @@ class MainWindow(QMainWindow):
         self.view.centerOn(item)
         self.view.setFocus()
         self.inspector_dock.show()
+        if field:
+            self.inspector.reveal_field(field)
 
     def delete_selection(self) -> None:
         self.view.delete_selection()

@@ -173,8 +173,13 @@ def test_broken_file_lists_problems_and_keeps_window_usable(opened, dialogs, tmp
 
 
 def test_unreadable_path_is_a_problem_not_a_crash(window, dialogs, tmp_path):
-    assert not window.files.open(tmp_path / "missing.yaml")
+    gone = tmp_path / "gone.yaml"
+    gone.write_text("pipeloom: 1\nname: gone\n")
+    assert window.files.open(gone)
+    gone.unlink()
+    assert not window.files.open(gone)  # e.g. from Open Recent after it was deleted
     assert dialogs.asked[-1][0] == "error"
+    assert str(gone) not in window.files.recent_files()
 
 
 def test_recent_files_kept_in_settings(window, titanic, tmp_path):

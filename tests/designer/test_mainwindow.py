@@ -110,6 +110,18 @@ def test_problems_panel_reveals_and_selects_node(opened, qtbot):
     assert window.scene.selected_nodes() == ["train"]
     assert window.inspector.node_name == "train"
     assert window.inspector.field_problem("compute")
+    window.document.push(ch.SetPortField("train", "in", "step2_input", "source", "ghost"))
+    window.scene.select_nodes(["dataprep"])
+    flush(qtbot, window)
+    item = next(i for i in panel.items() if "ghost" in i.text(0))
+    window.inspector_dock.resize(400, 300)
+    panel.tree.itemActivated.emit(item, 0)
+    assert window.inspector.node_name == "train"
+    name_edit = window.inspector.ports.cards[("in", "step2_input")].name_edit
+    viewport = window.inspector.scroll.viewport()
+    top = name_edit.mapTo(viewport, name_edit.rect().topLeft()).y()
+    assert window.inspector.scroll.verticalScrollBar().value() > 0
+    assert 0 <= top < viewport.height()  # the port with the problem is scrolled into view
     view_rect = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
     assert view_rect.contains(window.scene.nodes["train"].sceneBoundingRect().center())
     assert "error" in window.problem_count.text()
@@ -183,3 +195,16 @@ def test_export_writes_the_shell_script(opened, dialogs, tmp_path):
 def test_export_of_untitled_pipeline_asks_to_save_first(window, dialogs):
     assert window.export("shell") is None
     assert dialogs.asked[-1][0] == "info"
+
+
+def test_editing_a_name_on_the_canvas_keeps_keys_for_the_text(opened, qtbot):
+    window = opened
+    window.scene.select_nodes(["train"])
+    editor = window.scene.start_rename("train")
+    assert editor is not None
+    window.view.setFocus()
+    qtbot.keyClick(window.view.viewport(), Qt.Key.Key_Backspace)
+    assert "train" in window.document.pipeline.nodes  # the key edited the text
+    qtbot.keyClicks(window.view.viewport(), "fit")
+    qtbot.keyClick(window.view.viewport(), Qt.Key.Key_Return)
+    assert "fit" in window.document.pipeline.nodes
