@@ -400,6 +400,14 @@ class PipelineScene(QGraphicsScene):
             return False
         return True
 
+    def nudge_selection(self, dx: float, dy: float) -> bool:
+        """Move the selected nodes by (dx, dy), one undo step (arrow keys)."""
+        moves = {}
+        for name in self.selected_nodes():
+            pos = self.nodes[name].pos()
+            moves[name] = (pos.x() + dx, pos.y() + dy)
+        return self.push(commands.move_change(moves))
+
     def delete_selection(self) -> bool:
         change = commands.delete_change(
             self.document.pipeline, self.selected_nodes(), self.selected_wires()

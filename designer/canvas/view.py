@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QPainter
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QMouseEvent, QPainter
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
 from engine import changes as ch
@@ -18,6 +18,7 @@ from engine.model import Node
 from engine.problems import PipelineError
 
 from . import commands
+from .items import GRID
 from .minimap import Minimap
 from .quickadd import QuickAddPopup
 from .rename import RenameEditor
@@ -28,6 +29,14 @@ NODE_TYPE_MIME = "application/x-pipeloom-node-type"  # what the palette drags
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 ZOOM_STEP = 1.25
 PASTE_OFFSET = 40.0
+_NUDGE = {
+    Qt.Key.Key_Left: (-1, 0),
+    Qt.Key.Key_Right: (1, 0),
+    Qt.Key.Key_Up: (0, -1),
+    Qt.Key.Key_Down: (0, 1),
+}
+AUTOSCROLL_MARGIN = 28  # px from the edge where a drag starts scrolling the view
+AUTOSCROLL_STEP = 14
 _TABULAR_SUFFIXES = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -75,6 +84,40 @@ class CanvasView(QGraphicsView):
         scene.graphChanged.connect(self._on_graph_changed)
         self.minimap = Minimap(self)
         self.minimap.hide()
+        self._autoscroll = QTimer(self)  # dragging near an edge scrolls the view that way
+        self._autoscroll.setInterval(30)
+        self._autoscroll.timeout.connect(self._autoscroll_step)
+        self._autoscroll_to = QPoint()
+
+    def _autoscroll_step(self) -> None:
+        if not QApplication.mouseButtons() & Qt.MouseButton.LeftButton:
+            self._autoscroll.stop()
+            return
+        r = self.viewport().rect()
+        pos = self._autoscroll_to
+        dx = dy = 0
+        if pos.x() < AUTOSCROLL_MARGIN:
+            dx = -AUTOSCROLL_STEP
+        elif pos.x() > r.width() - AUTOSCROLL_MARGIN:
+            dx = AUTOSCROLL_STEP
+        if pos.y() < AUTOSCROLL_MARGIN:
+            dy = -AUTOSCROLL_STEP
+        elif pos.y() > r.height() - AUTOSCROLL_MARGIN:
+            dy = AUTOSCROLL_STEP
+        if not dx and not dy:
+            return
+        self._scroll_by(dx, dy)
+        # a synthetic move lets the dragged nodes or wire follow the scrolled view
+        move = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(pos),
+            QPointF(self.viewport().mapToGlobal(pos)),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.LeftButton,
+            QApplication.keyboardModifiers(),
+        )
+        QApplication.sendEvent(self.viewport(), move)
+        self._after_view_change()
 
     @property
     def pipeline_scene(self) -> PipelineScene:
@@ -196,6 +239,10 @@ class CanvasView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton and self._pan_from is None:
+            self._autoscroll_to = event.position().toPoint()
+            if not self._autoscroll.isActive():
+                self._autoscroll.start()
         if self._pan_from is not None:
             now = event.position().toPoint()
             delta = now - self._pan_from
@@ -206,6 +253,7 @@ class CanvasView(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
+        self._autoscroll.stop()
         if self._pan_from is not None and event.button() in (
             Qt.MouseButton.MiddleButton,
             Qt.MouseButton.LeftButton,
@@ -266,6 +314,10 @@ class CanvasView(QGraphicsView):
             self.zoom_in()
         elif event.matches(QKeySequence.StandardKey.ZoomOut) or key == Qt.Key.Key_Minus:
             self.zoom_out()
+        elif key in _NUDGE and self.pipeline_scene.selected_nodes():
+            dx, dy = _NUDGE[key]
+            step = GRID * (5 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1)
+            self.pipeline_scene.nudge_selection(dx * step, dy * step)
         else:
             super().keyPressEvent(event)
             return

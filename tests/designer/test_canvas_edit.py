@@ -338,3 +338,41 @@ def test_wires_follow_a_node_while_it_is_dragged(qtbot):
         Qt.MouseButton.NoButton,
     )
     assert doc.pipeline.nodes["prep"].position == (300.0, 120.0)
+
+
+def test_arrow_keys_nudge_the_selection_one_grid_step_per_press(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    scene.select_nodes(["prep"])
+    view.setFocus()
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Right)
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert doc.pipeline.nodes["prep"].position == (320.0, 100.0)
+    assert doc.undo_stack.count() == 2
+    doc.undo_stack.undo()
+    assert scene.nodes["prep"].pos() == QPointF(320, 0)
+
+
+def test_dragging_a_node_to_the_edge_scrolls_the_view_and_the_node_follows(qtbot, monkeypatch):
+    doc, view, scene, _ = open_canvas(qtbot)
+    start = body_pos(scene, "prep")
+    edge = view.mapToScene(QPoint(view.viewport().width() - 5, view.mapFromScene(start).y()))
+    drag(view, start, QPointF(edge), release=False)
+    monkeypatch.setattr(
+        QApplication, "mouseButtons", staticmethod(lambda: Qt.MouseButton.LeftButton)
+    )
+    before_view = view.visible_scene_rect().left()
+    before_node = scene.nodes["prep"].pos().x()
+    for _ in range(5):
+        view._autoscroll_step()
+    assert view.visible_scene_rect().left() > before_view + 50
+    assert scene.nodes["prep"].pos().x() > before_node + 50
+    monkeypatch.undo()
+    end = view.mapToScene(view.viewport().rect().center())
+    send_mouse(
+        view,
+        QEvent.Type.MouseButtonRelease,
+        end,
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.NoButton,
+    )
+    assert doc.undo_stack.count() == 1
