@@ -25,13 +25,19 @@ from PySide6.QtWidgets import (
 
 from designer.document import Document
 from designer.inspector_fields import (
+    BoolField,
     ChoiceField,
     FieldContext,
     FieldEditor,
+    IntegerField,
+    LineField,
     MemoryField,
-    editor_for,
+    NumberField,
+    PathField,
+    TextField,
     set_problem_style,
 )
+from designer.inspector_lists import ListField, MappingField
 from designer.inspector_ports import PortsSection
 from designer.theme import ThemeManager
 from engine import changes as ch
@@ -55,6 +61,22 @@ PIPELINE_FIELDS = (
         default=".pipeloom/datastore",
     ),
 )
+EDITORS: dict[str, type[FieldEditor]] = {  # ParamSpec kind -> editor
+    "string": LineField,
+    "dataset": LineField,
+    "text": TextField,
+    "integer": IntegerField,
+    "number": NumberField,
+    "boolean": BoolField,
+    "choice": ChoiceField,
+    "compute": ChoiceField,
+    "environment": ChoiceField,
+    "memory": MemoryField,
+    "list": ListField,
+    "mapping": MappingField,
+    "file": PathField,
+    "directory": PathField,
+}
 LABEL_WIDTH = 116  # one label column across every group of the form
 _STRUCTURAL = {"port_added", "port_removed", "port_renamed", "node_added", "node_removed"}
 
@@ -211,7 +233,7 @@ class Inspector(QWidget):
         return form
 
     def _add_editor(self, form: QFormLayout, spec: ParamSpec, value, on_edit) -> FieldEditor:
-        editor = editor_for(spec, self._context())
+        editor = EDITORS.get(spec.kind, LineField)(spec, self._context())
         editor.set_value(value)
         editor.edited.connect(on_edit)
         editor.focused.connect(self.help_line.setText)

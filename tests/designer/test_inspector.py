@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit
 
-from designer.inspector_fields import ChoiceField, ListField, MemoryField
+from designer.inspector_fields import ChoiceField, MemoryField
+from designer.inspector_lists import ListField
 from tests.designer.conftest import flush
 
 
