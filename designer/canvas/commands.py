@@ -256,6 +256,37 @@ def add_connected_node_change(
     return ch.Group([ch.AddNode(node)], label=f"Add {title} reading {source}"), node.name
 
 
+def feeding_types(pipeline: Pipeline, target: str, input: str) -> list[str]:
+    """Node types whose new node's output can feed `target.input` (quick-add from an input)."""
+    port = pipeline.node(target).input(input)
+    kind = port.kind if port is not None else None
+    out = []
+    for s in registry.NODE_SPECS.values():
+        produced = "tabular" if s.type == "dataset" else (s.ports.output_kinds or ("tabular",))[0]
+        if s.type != "dataset" and not s.ports.outputs:
+            continue
+        if kind is None or registry.kind_compatible(produced, kind):
+            out.append(s.type)
+    return out
+
+
+def add_feeding_node_change(
+    pipeline: Pipeline, node_type: str, position: tuple[float, float], target: str, input: str
+) -> tuple[ch.Change, str]:
+    """Create a node at `position` whose output feeds `target.input`: one undo step."""
+    if node_type not in feeding_types(pipeline, target, input):
+        raise ConnectionRefused(f"a {registry.spec(node_type).title} cannot feed {target}.{input}")
+    node = new_node(pipeline, node_type, position)
+    output = DATASET_OUTPUT if node.type == "dataset" else node.outputs[0].name
+    ref = Ref(node.name) if node.type == "dataset" else Ref(node.name, output)
+    title = registry.spec(node_type).title.lower()
+    change = ch.Group(
+        [ch.AddNode(node), ch.SetPortField(target, "in", input, "source", ref)],
+        label=f"Add {title} feeding {target}",
+    )
+    return change, node.name
+
+
 def rename_problem(pipeline: Pipeline, old: str, new: str) -> str | None:
     """Why `old` cannot be renamed to `new`, or None."""
     if new == old:

@@ -1,4 +1,5 @@
-"""The wire-drag gesture: from an output (or a wire picked up by its input end) to a drop.
+"""Wire-drag gestures: from an output (or a wire picked up by its input end) to a drop, and
+from an unconnected input back to an output.
 
 While dragging, every input is marked compatible or refused (kind, mode, cycle) and the port
 under the cursor is the snap target; the drop becomes one undo step: connect, replace a
@@ -146,4 +147,105 @@ class WireDrag:
                 item.set_marks({}, None)
         if self.picked is not None:
             scene.show_wire(self.picked, True)
+        scene.drag_ended(self)
+
+
+class ReverseWireDrag:
+    """From an unconnected input towards an output: outputs are marked, a drop on an output
+    (or on a node with one output) connects, a drop on empty canvas opens quick-add for a node
+    that feeds this input."""
+
+    def __init__(self, scene: PipelineScene, target: str, input: str, pos: QPointF):
+        import networkx as nx
+
+        from engine.graph import build_graph
+
+        self.scene, self.target, self.input = scene, target, input
+        p = scene.document.pipeline
+        g = build_graph(p)
+        self.downstream = nx.descendants(g, target) | {target}  # reading from these: a cycle
+        self.reasons: dict[tuple[str, str], str | None] = {}
+        self.hover: tuple | None = None
+        for name, item in scene.nodes.items():
+            marks = {}
+            for port in item.ports:
+                if port.direction == "out":
+                    why = self._why(name, port.name)
+                    self.reasons[(name, port.name)] = why
+                    marks[("out", port.name)] = "refused" if why else "ok"
+            if marks:
+                item.set_marks(marks)
+        self.wire = DragWire()
+        scene.addItem(self.wire)
+        self.end = scene.nodes[target].port_scene_pos("in", input)
+        self.update(pos)
+
+    def _why(self, source: str, output: str) -> str | None:
+        if source == self.target:
+            return "a node cannot read its own output"
+        if source in self.downstream:
+            return f"connecting {source} to {self.target} would make a cycle"
+        p = self.scene.document.pipeline
+        return commands.check_input(p, source, output, self.target, self.input, upstream=set())
+
+    def drop_target(self, pos: QPointF):
+        """(item, output, reason) or None; a node body counts when it has one output."""
+        hit = self.scene.port_at(pos)
+        if hit is None:
+            return None
+        item, port = hit
+        if port is not None and port.direction == "out":
+            return (item, port.name, self.reasons.get((item.name, port.name)))
+        outs = [pv.name for pv in item.ports if pv.direction == "out"]
+        if port is None and len(outs) == 1:
+            return (item, outs[0], self.reasons.get((item.name, outs[0])))
+        return None
+
+    def update(self, pos: QPointF) -> None:
+        target = self.drop_target(pos)
+        start, valid, hover = pos, False, None
+        if target is not None:
+            item, output, why = target
+            start = item.port_scene_pos("out", output)
+            valid = why is None
+            hover = (item.name, output, why)
+        self.wire.set_ends(start, self.end)
+        self.wire.set_valid(valid)
+        if hover != self.hover:
+            nodes = self.scene.nodes
+            if self.hover is not None and self.hover[0] in nodes:
+                item = nodes[self.hover[0]]
+                marks = dict(item._marks)
+                marks[("out", self.hover[1])] = "refused" if self.hover[2] else "ok"
+                item.set_marks(marks)
+            if hover is not None:
+                item = nodes[hover[0]]
+                if not hover[2]:
+                    item.set_marks({**item._marks, ("out", hover[1]): "target"})
+                else:
+                    self.scene.message.emit(hover[2])
+            self.hover = hover
+
+    def finish(self, pos: QPointF) -> None:
+        target = self.drop_target(pos)
+        self.cancel()
+        scene = self.scene
+        if target is None:
+            if scene.port_at(pos) is None:
+                scene.quickAddUpstreamRequested.emit(pos, self.target, self.input)
+            return
+        item, output, why = target
+        if why:
+            scene.message.emit(why)
+            return
+        scene.connect_ports(item.name, output, self.target, self.input)
+
+    def cancel(self) -> None:
+        scene = self.scene
+        if self.wire is not None:
+            scene.removeItem(self.wire)
+            self.wire = None
+        for item in scene.nodes.values():
+            if item._marks or item._body_mark:
+                item.set_marks({}, None)
         scene.drag_ended(self)

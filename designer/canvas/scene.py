@@ -19,7 +19,7 @@ from engine.problems import Problem
 
 from . import commands, style
 from .background import BackgroundPainter
-from .connecting import WireDrag
+from .connecting import ReverseWireDrag, WireDrag
 from .items import GRID, NodeItem, PortView
 from .rename import RenameEditor
 from .wires import DragWire, WireItem
@@ -35,6 +35,7 @@ class PipelineScene(QGraphicsScene):
     message = Signal(str)  # a refusal or hint for the status bar
     graphChanged = Signal()  # nodes/wires added, removed or moved (the minimap listens)
     quickAddRequested = Signal(QPointF, str, str, list)  # scene pos, source, output, types
+    quickAddUpstreamRequested = Signal(QPointF, str, str)  # scene pos, target, input
     renameStarted = Signal(str)
 
     def __init__(self, document: Document, parent=None):
@@ -52,7 +53,7 @@ class PipelineScene(QGraphicsScene):
         self._dirty: set[str] = set()
         self._added: set[str] = set()
         self._press_positions: dict[str, QPointF] = {}
-        self._drag: WireDrag | None = None  # the wire being dragged
+        self._drag: WireDrag | ReverseWireDrag | None = None  # the wire being dragged
         self._over_port = False
         self._nodes_rect: QRectF | None = None
         self._background = BackgroundPainter()
@@ -439,6 +440,21 @@ class PipelineScene(QGraphicsScene):
             return name
         return None
 
+    def add_feeding_node(self, node_type: str, pos: QPointF, target: str, inp: str) -> str | None:
+        """Quick-add from an input: a new node at `pos` whose output feeds target.inp."""
+        pos = self._snapped(pos)
+        try:
+            change, name = commands.add_feeding_node_change(
+                self.document.pipeline, node_type, (pos.x(), pos.y()), target, inp
+            )
+        except commands.ConnectionRefused as exc:
+            self.message.emit(str(exc))
+            return None
+        if self.push(change):
+            self.select_nodes([name])
+            return name
+        return None
+
     def add_node(self, node_type: str, pos: QPointF) -> str | None:
         pos = self._snapped(pos)
         change, name = commands.add_node_change(
@@ -516,7 +532,9 @@ class PipelineScene(QGraphicsScene):
                     )
                     event.accept()
                     return
-                self.message.emit("Drag from an output port (right side) to an input to connect")
+                self._drag = ReverseWireDrag(self, item.name, port.name, event.scenePos())
+                event.accept()
+                return
         super().mousePressEvent(event)
         self._press_positions = {
             i.name: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)

@@ -81,6 +81,7 @@ class CanvasView(QGraphicsView):
         self.quick_add: QuickAddPopup | None = None
         scene.message.connect(self.message)
         scene.quickAddRequested.connect(self._on_wire_dropped)
+        scene.quickAddUpstreamRequested.connect(self._on_input_wire_dropped)
         scene.graphChanged.connect(self._on_graph_changed)
         self.minimap = Minimap(self)
         self.minimap.hide()
@@ -369,6 +370,22 @@ class CanvasView(QGraphicsView):
         self.quick_add = popup
         popup.popup_at(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)))
         return popup
+
+    def _on_input_wire_dropped(self, pos: QPointF, target: str, inp: str) -> None:
+        types = commands.feeding_types(self.pipeline_scene.document.pipeline, target, inp)
+        if self.quick_add is not None:
+            self.quick_add.close()
+        popup = QuickAddPopup(types, f"Add a node feeding {target}.{inp}…", self)
+        popup.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def chosen(node_type: str) -> None:
+            self.pipeline_scene.add_feeding_node(node_type, pos, target, inp)
+            popup.close()
+
+        popup.chosen.connect(chosen)
+        popup.destroyed.connect(lambda *_: setattr(self, "quick_add", None))
+        self.quick_add = popup
+        popup.popup_at(self.viewport().mapToGlobal(self.mapFromScene(pos)))
 
     def _on_wire_dropped(self, pos: QPointF, source: str, output: str, types: list) -> None:
         if not types:

@@ -192,3 +192,42 @@ def test_clicking_a_wire_selects_it_and_delete_disconnects(qtbot):
     QTest.keyClick(view.viewport(), Qt.Key.Key_Delete)
     assert doc.pipeline.nodes["train"].input("data").source is None
     assert ("train", "data") not in scene.wires
+
+
+def test_dragging_from_an_unconnected_input_to_an_output_connects(qtbot):
+    doc, view, scene, messages = open_canvas(qtbot)
+    start = port_pos(scene, "report", "in", "model")
+    drag(view, start, port_pos(scene, "train", "out", "model"), release=False)
+    assert scene.nodes["train"]._marks[("out", "model")] == "target"
+    assert scene.nodes["report"]._marks[("out", "html")] == "refused"  # its own output
+    send_mouse(
+        view,
+        QEvent.Type.MouseButtonRelease,
+        port_pos(scene, "train", "out", "model"),
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.NoButton,
+    )
+    assert doc.pipeline.nodes["report"].input("model").source == Ref("train", "model")
+    assert doc.undo_stack.count() == 1
+    # backwards into a node upstream of the input's node is a cycle
+    drag(view, port_pos(scene, "train", "in", "extra"), body_pos(scene, "report"))
+    assert doc.pipeline.nodes["train"].input("extra").source is None
+    assert any("cycle" in m for m in messages)
+
+
+def test_dragging_from_an_input_to_empty_canvas_adds_a_feeding_node(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    drop = QPointF(300, 520)
+    drag(view, port_pos(scene, "train", "in", "extra"), drop)
+    popup = view.quick_add
+    assert popup is not None
+    assert set(popup.visible_types()) == {"dataset", "spark-step", "script-step"}
+    popup.choose("dataset")
+    new = [n for n in doc.pipeline.nodes if n.startswith("dataset")]
+    assert len(new) == 1
+    assert doc.pipeline.nodes["train"].input("extra").source == Ref(new[0])
+    assert ("train", "extra") in scene.wires
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert not [n for n in doc.pipeline.nodes if n.startswith("dataset")]
+    assert doc.pipeline.nodes["train"].input("extra").source is None
