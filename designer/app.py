@@ -144,12 +144,42 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pipeloom-designer: {e}", file=sys.stderr)
             return 2
         return 0
+    install_error_hook(window)
     if args.file:
         window.files.open(args.file)
     else:
         window.files.offer_startup_recovery()
     window.show()
+    _close_on_ctrl_c(app)
     return app.exec()
+
+
+def install_error_hook(window) -> None:
+    """A bug in a handler shows a dialog (traceback under Details) instead of only stderr."""
+    import traceback
+
+    def hook(kind, value, tb) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        print(text, file=sys.stderr)
+        try:
+            window.dialogs.error("Unexpected error", f"{kind.__name__}: {value}", details=text)
+        except Exception:  # noqa: BLE001 - the hook must never raise
+            pass
+
+    sys.excepthook = hook
+
+
+def _close_on_ctrl_c(app) -> None:
+    """Ctrl-C in the terminal closes the windows (asking about unsaved work) instead of being
+    held until the next Qt event; a timer lets Python run its signal handler."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: app.closeAllWindows())
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
 
 
 if __name__ == "__main__":

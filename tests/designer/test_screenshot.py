@@ -98,3 +98,38 @@ def test_offscreen_is_chosen_without_a_display(monkeypatch):
     monkeypatch.setenv("DISPLAY", ":0")
     app.choose_platform(screenshot=True)
     assert "QT_QPA_PLATFORM" not in os.environ
+
+
+def test_ctrl_c_closes_windows_asking_about_unsaved_work(window, qtbot, dialogs):
+    import signal
+
+    from PySide6.QtWidgets import QApplication
+
+    from designer.dialogs import SaveAnswer
+    from engine import changes as ch
+
+    window.document.push(ch.SetEntry("meta", "name", "changed"))
+    dialogs.save_answer = SaveAnswer.DISCARD
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        app._close_on_ctrl_c(QApplication.instance())
+        os.kill(os.getpid(), signal.SIGINT)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert ("save_changes", "Untitled") in dialogs.asked
+
+
+def test_error_hook_shows_a_dialog(window, dialogs, capsys):
+    previous = sys.excepthook
+    try:
+        app.install_error_hook(window)
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = previous
+    kind, title, text = dialogs.asked[-1]
+    assert (kind, title, text) == ("error", "Unexpected error", "RuntimeError: boom")
+    assert "Traceback" in capsys.readouterr().err
