@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QLineEdit,
     QTreeWidget,
     QTreeWidgetItem,
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.theme import bind_icon, icon
+from designer.theme import ThemeManager, bind_icon, icon
 from engine import registry
 
 NODE_TYPE_MIME = "application/x-pipeloom-node-type"
@@ -77,6 +78,8 @@ class Palette(QWidget):
         layout.addWidget(self.tree)
         self._categories: dict[str, QTreeWidgetItem] = {}
         self._populate()
+        self._on_theme()
+        ThemeManager.instance().themeChanged.connect(self._on_theme)
         self.search.textChanged.connect(self.set_filter)
         self.search.returnPressed.connect(self._add_first_visible)
         self.tree.itemActivated.connect(self._on_activated)
@@ -91,7 +94,6 @@ class Palette(QWidget):
                 font.setPointSizeF(max(7.5, font.pointSizeF() * 0.8))
                 font.setBold(True)
                 cat.setFont(0, font)
-                cat.setForeground(0, self.palette().placeholderText())
                 self._categories[spec.category] = cat
             item = QTreeWidgetItem(cat, [spec.title])
             item.setData(0, TYPE_ROLE, spec.type)
@@ -104,6 +106,14 @@ class Palette(QWidget):
                 | Qt.ItemFlag.ItemIsDragEnabled
             )
         self.tree.expandAll()
+
+    def _on_theme(self, _name: str = "") -> None:
+        """Category headings in the muted text colour, type icons in the theme's colours."""
+        muted = QApplication.palette().placeholderText()
+        for cat in self._categories.values():
+            cat.setForeground(0, muted)
+        for item in self.type_items():
+            item.setIcon(0, icon(registry.spec(item.data(0, TYPE_ROLE)).icon.removesuffix(".svg")))
 
     def type_items(self) -> list[QTreeWidgetItem]:
         items = []
