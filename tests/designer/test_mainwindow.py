@@ -208,3 +208,23 @@ def test_editing_a_name_on_the_canvas_keeps_keys_for_the_text(opened, qtbot):
     qtbot.keyClicks(window.view.viewport(), "fit")
     qtbot.keyClick(window.view.viewport(), Qt.Key.Key_Return)
     assert "fit" in window.document.pipeline.nodes
+
+
+def test_system_theme_is_followed_when_chosen(window, monkeypatch):
+    import designer.theme as theme
+
+    monkeypatch.setattr(theme, "system_theme", lambda: "dark")
+    window.set_theme("system")
+    assert ThemeManager.instance().name == "dark"
+    monkeypatch.setattr(theme, "system_theme", lambda: "light")
+    ThemeManager.instance()._on_system_scheme()  # what QStyleHints.colorSchemeChanged calls
+    assert ThemeManager.instance().name == "light"
+    window.set_theme("dark")
+    monkeypatch.setattr(theme, "system_theme", lambda: "light")
+    ThemeManager.instance()._on_system_scheme()
+    assert ThemeManager.instance().name == "dark"  # an explicit choice wins over the system
+
+
+def test_autosave_runs_every_minute(window):
+    timer = window.files.autosave_timer
+    assert timer.isActive() and timer.interval() == 60_000
