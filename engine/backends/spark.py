@@ -4,7 +4,6 @@ Spark Connect server) or `submit` (spark-submit); `auto` picks per step from its
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import urllib.parse
@@ -149,7 +148,7 @@ class SparkBackend:
         env = server_env(launch.python, java, launch.env)
         run = SparkRun("connect", session_id=session_id)
         if is_remote_connect(master):
-            run.url, run.token = self._remote_url(launch.compute, session_id)
+            run.url, run.token = self._remote_url(launch.compute, session_id, launch.env)
             if run.token:
                 env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = run.token
         else:
@@ -178,7 +177,9 @@ class SparkBackend:
         zygote = self._zygote(launch.python)
         return zygote.client_argv([BOOT, str(launch.entry), *launch.args]), env
 
-    def _remote_url(self, compute: Compute, session_id: str) -> tuple[str, str | None]:
+    def _remote_url(
+        self, compute: Compute, session_id: str, env: dict[str, str]
+    ) -> tuple[str, str | None]:
         master = master_of(compute)
         parsed = urllib.parse.urlparse("http" + master[2:])
         host, port = parsed.hostname or "", parsed.port or 15002
@@ -190,7 +191,7 @@ class SparkBackend:
             )
         token = None
         if compute.token_env:
-            token = os.environ.get(compute.token_env)
+            token = env.get(compute.token_env)
             if not token:
                 raise SparkStepError(
                     f"Compute {compute.name} reads its token from ${compute.token_env}, "

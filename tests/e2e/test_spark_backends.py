@@ -450,3 +450,32 @@ def test_a_forked_step_dies_when_its_process_is_killed_hard(tmp_path, backend):
         time.sleep(0.1)
     assert not alive(pid)
     run.process.wait(timeout=10)
+
+
+def test_an_sc_master_uses_that_server_with_the_token_from_token_env(
+    tmp_path, backend, spark_connect_server
+):
+    from engine.backends.connect_server import POOL
+
+    servers_before = len(POOL.servers())
+    script = """
+    from pyspark.sql import SparkSession
+    print("rows", SparkSession.builder.getOrCreate().range(7).count())
+    """
+    env = dict(os.environ, REMOTE_TOKEN=spark_connect_server.token)
+    env.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
+    master = f"sc://localhost:{spark_connect_server.port}"
+    launch = make_launch(tmp_path, script, [], master=master, env=env, token_env="REMOTE_TOKEN")
+    backend.prepare([launch.node], {"spark1": launch.compute})
+    run = StepRun(backend, launch).start().wait()
+    assert run.code == 0, run.text()
+    assert "rows 7" in run.text()
+    assert len(POOL.servers()) == servers_before  # no local server was started for it
+
+    classic = "from pyspark import SparkContext\nSparkContext.getOrCreate()\n"
+    launch = make_launch(tmp_path, classic, [], master=master, env=env, token_env="REMOTE_TOKEN")
+    with pytest.raises(SparkStepError, match="cannot run classic-API code"):
+        backend.command(launch, lambda _: None)
+    launch = make_launch(tmp_path, script, [], master=master, token_env="NO_SUCH_TOKEN_VAR")
+    with pytest.raises(SparkStepError, match=r"\$NO_SUCH_TOKEN_VAR, which is not set"):
+        backend.command(launch, lambda _: None)
