@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 Std = QKeySequence.StandardKey
 
 
+def _with_fallback(key: QKeySequence.StandardKey, usual: str) -> list[QKeySequence]:
+    """The platform's bindings for `key` with `usual` first (shown in the menu)."""
+    bindings = [b for b in QKeySequence.keyBindings(key) if b != QKeySequence(usual)]
+    return [QKeySequence(usual), *bindings]
+
+
 class WindowActions:
     """Every command of a main window as a QAction, plus the menus and toolbar showing them."""
 
@@ -42,6 +48,9 @@ class WindowActions:
         self.close = self._make("&Close Window", w.close, Std.Close, None, "Close this window")
         self.quit = self._make("&Quit", w.quit_application, Std.Quit, None, "Close every window")
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
+        # desktops without a standard binding still get the usual keys (Ctrl+W, Ctrl+Q)
+        self.close.setShortcuts(_with_fallback(Std.Close, "Ctrl+W"))
+        self.quit.setShortcuts(_with_fallback(Std.Quit, "Ctrl+Q"))
 
         self.undo = self.undo_group.createUndoAction(w, "&Undo")
         self.undo.setShortcuts(QKeySequence.keyBindings(Std.Undo))
