@@ -34,6 +34,14 @@ def run(args: argparse.Namespace) -> int:
         if not children:
             raise PipelineError(f"run {record.id} has no step {args.step!r}")
     prefix = len(children) > 1
+    for child in children:
+        if child.reused_from:  # it did not run: its lines are in the run it reused
+            where = f"[{child.step}] " if prefix else ""
+            print(
+                f"{where}reused the outputs of run {child.reused_from}: "
+                f"pipeloom logs {args.file} {child.reused_from} {child.step}"
+            )
+    children = [c for c in children if not c.reused_from]
     offsets: dict[str, int] = {}
     while True:
         for child in children:

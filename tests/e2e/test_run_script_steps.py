@@ -62,6 +62,10 @@ def pipeloom(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
     )
 
 
+def run_id(result: subprocess.CompletedProcess) -> str:
+    return result.stdout.split("run ", 1)[1].split(":", 1)[0]
+
+
 @pytest.fixture
 def project(tmp_path) -> Path:
     (tmp_path / "code").mkdir()
@@ -91,12 +95,15 @@ def test_run_then_rerun_reuses_and_history_logs_datasets_show_it(project):
     third = pipeloom("run", "pipeline.yaml", "--param", "tag=B", cwd=project)
     assert "== clean: Completed" in third.stdout and "== report: Completed" in third.stdout
 
+    reused_logs = pipeloom("logs", "pipeline.yaml", run_id(second), cwd=project)
+    assert f"[clean] reused the outputs of run {run_id(first)}" in reused_logs.stdout
+
     runs = pipeloom("runs", "pipeline.yaml", cwd=project)
     assert runs.returncode == 0 and runs.stdout.count("Completed") == 3
-    run_id = first.stdout.split("run ", 1)[1].split(":", 1)[0]
-    steps = pipeloom("runs", "pipeline.yaml", run_id, cwd=project)
+    first_id = run_id(first)
+    steps = pipeloom("runs", "pipeline.yaml", first_id, cwd=project)
     assert "clean" in steps.stdout and "parameters: tag=A" in steps.stdout
-    logs = pipeloom("logs", "pipeline.yaml", run_id, "clean", cwd=project)
+    logs = pipeloom("logs", "pipeline.yaml", first_id, "clean", cwd=project)
     assert "stdout: step clean read 6 chars" in logs.stdout
     assert "stdout: step clean done" in logs.stdout
     datasets = pipeloom("datasets", "pipeline.yaml", cwd=project)
