@@ -292,3 +292,15 @@ def test_start_without_file_restores_untitled_work(window, dialogs):
     assert window.document.pipeline.name == "sketch"
     assert window.document.modified
     assert not list(window.files.recovery_dir.glob("untitled-1-abc.*"))
+
+
+def test_file_without_positions_is_laid_out_on_open(window, tmp_path):
+    path = tmp_path / "bare.yaml"
+    path.write_text(HAND_WRITTEN)  # no ui: positions at all
+    assert window.files.open(path)
+    items = [window.scene.nodes[n] for n in ("raw", "clean")]
+    raw, clean = (i.sceneBoundingRect() for i in items)
+    assert not raw.intersects(clean)
+    assert raw.center().x() < clean.center().x()  # left to right, data first
+    assert window.files.save()
+    assert path.read_text() == HAND_WRITTEN  # laying out for the view changes no file
