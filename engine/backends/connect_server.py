@@ -68,18 +68,19 @@ class ServerKey:
         return cls(master, tuple(sorted((str(k), str(v)) for k, v in conf.items())), python)
 
 
-def server_env(python: str, java: java_finder.Java, base: dict[str, str] | None = None) -> dict:
-    """Environment of any Spark JVM we start: our Spark, our Java, loopback, the step's Python."""
+def client_env(python: str, base: dict[str, str] | None = None) -> dict:
+    """Environment of a Spark process: no inherited Connect settings, loopback, the step's Python."""
     env = dict(os.environ if base is None else base)
     for name in _CLIENT_ENV:
         env.pop(name, None)
-    env.update(
-        SPARK_HOME=spark_home(),
-        JAVA_HOME=java.home,
-        SPARK_LOCAL_IP="127.0.0.1",
-        PYSPARK_PYTHON=python,
-        PYSPARK_DRIVER_PYTHON=python,
-    )
+    env.update(SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=python, PYSPARK_DRIVER_PYTHON=python)
+    return env
+
+
+def server_env(python: str, java: java_finder.Java, base: dict[str, str] | None = None) -> dict:
+    """Environment of any Spark JVM we start: client_env plus our Spark and our Java."""
+    env = client_env(python, base)
+    env.update(SPARK_HOME=spark_home(), JAVA_HOME=java.home)
     return env
 
 

@@ -16,7 +16,7 @@ from ..model import Compute, Node
 from ..problems import PipelineError
 from .base import BackendError, LogFn, ProgressSource, StepLaunch
 from .classic_api import find_classic_use
-from .connect_server import POOL, ConnectServer, ServerKey, server_env
+from .connect_server import POOL, ConnectServer, ServerKey, client_env, server_env
 from .spark_boot import ARTIFACTS_ENV, PROGRESS_ENV, SQL_CONF_ENV
 from .spark_progress import ProgressFile, SparkUiProgress
 from .spark_settings import (
@@ -42,6 +42,7 @@ class SparkStepError(PipelineError, BackendError):
         return self.problems[0].message
 
 
+MAX_REMEMBERED = 500  # steps whose session/progress the backend keeps for on_failure/cancel
 SERVER_ERROR_LINES = 80  # at most this many server log lines are attached to a failed step
 
 
@@ -141,17 +142,18 @@ class SparkBackend:
         return "connect"
 
     def _connect_command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
-        java = java_finder.find_java(launch.env)
         settings = StepSpark.of(launch.node, launch.code_dir)
         session_id = str(uuid.uuid4())  # Connect wants a UUID; one per step run
         master = master_of(launch.compute)
-        env = server_env(launch.python, java, launch.env)
         run = SparkRun("connect", session_id=session_id)
         if is_remote_connect(master):
+            env = client_env(launch.python, launch.env)  # no Java needed: the server is remote
             run.url, run.token = self._remote_url(launch.compute, session_id, launch.env)
             if run.token:
                 env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = run.token
+            self._note_remote(launch, settings, log)
         else:
+            env = server_env(launch.python, java_finder.find_java(launch.env), launch.env)
             server = self._server(launch.compute, launch.python)
             # no wait: the step imports pyspark while the server boots (see spark_boot)
             run.server, run.token = server, server.token
@@ -237,9 +239,26 @@ class SparkBackend:
                     f"shared Spark Connect server; use backend: submit for them"
                 )
 
+    def _note_remote(self, launch: StepLaunch, settings: StepSpark, log: LogFn) -> None:
+        """An existing server keeps its own resources and static settings."""
+        asked = [f"{k} = {v}" for k, v in settings.resources.items()]
+        asked += [f"spark.conf {k} = {v}" for k, v in settings.static_conf().items()]
+        asked += [
+            f"{n}: {len(p)} file(s)"
+            for n, p in (("jars", settings.jars), ("files", settings.files))
+            if p
+        ]
+        for item in asked:
+            log(
+                f"note: {item} is not applied: compute {launch.compute.name} is an existing "
+                "Spark Connect server with its own settings (spark.sql.* settings are applied)"
+            )
+
     def _remember(self, launch: StepLaunch, run: SparkRun) -> None:
         with self._lock:
             self._runs[(launch.run_id, launch.step)] = run
+            while len(self._runs) > MAX_REMEMBERED:  # a long-lived designer runs many steps
+                del self._runs[next(iter(self._runs))]
 
     def _run(self, launch: StepLaunch) -> SparkRun | None:
         with self._lock:
