@@ -99,7 +99,7 @@ class WireDrag:
                 item.set_marks(marks, None)
             else:
                 item.set_marks(marks, "ok" if not hover[2] else "refused")
-            if hover[2]:
+            if hover[2] and hover[0] != self.source:  # passing over its own node says nothing
                 self.scene.message.emit(hover[2])
         self.hover = hover
 

@@ -355,20 +355,18 @@ class NodeItem(QGraphicsItem):
         marks = self._marks
         for p in self.ports:
             mark = marks.get((p.direction, p.name)) if marks else None
+            if mark == "refused":  # while connecting, ports that cannot take the wire fade
+                painter.setOpacity(0.3)
             if labels:
                 painter.setPen(pt.port_text)
                 painter.drawStaticText(p.label_pos, p.label)
             r = PORT_RADIUS
             if mark == "ok" or mark == "target":
-                painter.setPen(pt.compatible)
+                painter.setPen(pt.compatible if mark == "target" else pt.no_pen)
                 painter.setBrush(pt.compatible_fill)
-                rr = r + (4.5 if mark == "target" else 2.5)
+                rr = r + (6.0 if mark == "target" else 4.0)
                 painter.drawEllipse(p.centre, rr, rr)
-            elif mark == "refused":
-                painter.setPen(pt.refused)
-                painter.setBrush(pt.refused_fill)
-                painter.drawEllipse(p.centre, r + 1.5, r + 1.5)
-            if (p.direction, p.name) in self._port_problems:
+            elif not marks and (p.direction, p.name) in self._port_problems:
                 painter.setPen(pt.error_pen)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawEllipse(p.centre, r + 3, r + 3)
@@ -377,6 +375,8 @@ class NodeItem(QGraphicsItem):
                 pt.port_fill.get(p.kind, pt.port_fill[None]) if p.connected else pt.hollow
             )
             painter.drawEllipse(p.centre, r, r)
+            if mark == "refused":
+                painter.setOpacity(1.0)
 
     def _paint_badge(self, painter: QPainter, pt: Paints, font: QFont) -> None:
         error = any(p.is_error for p in self._problems)

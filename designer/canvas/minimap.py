@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from . import style
 
-MINIMAP_SIZE = QSize(210, 140)
+MINIMAP_SIZE = QSize(190, 124)
 MARGIN = 8.0
 
 
@@ -100,7 +100,7 @@ class Minimap(QWidget):
         c = style.colors()
         colour = QColor(c.minimap_view)
         p.setPen(QPen(colour, 1.5))
-        colour.setAlpha(30)
+        colour.setAlpha(18)
         p.setBrush(colour)
         rect = self._to_map(visible).intersected(QRectF(1, 1, self.width() - 2, self.height() - 2))
         p.drawRect(rect)

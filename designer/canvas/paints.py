@@ -126,7 +126,7 @@ class Paints:
             self.port_ring[kind] = QPen(col, 1.6)
         self.hollow = QBrush(QColor(c.node_fill))
         self.compatible = QPen(QColor(c.compatible), 2.4)
-        self.compatible_fill = QBrush(c.qcolor(c.compatible, 60))
+        self.compatible_fill = QBrush(c.qcolor(c.compatible, 80))
         self.refused = QPen(QColor(c.refused), 1.6)
         self.refused_fill = QBrush(c.qcolor(c.refused, 40))
         self.error = QBrush(QColor(c.error))
