@@ -1,7 +1,17 @@
 """The pipeline canvas: a QGraphicsScene mirroring a Document and the view that edits it.
 
-scene = PipelineScene(document)
-view = CanvasView(scene)      # view.message(str) -> status bar
+    scene = PipelineScene(document)   # observes document.modelEvent / problemsChanged
+    view = CanvasView(scene)          # or make_canvas(document)
+
+For the main window:
+- view.message(str): refusals and hints for the status bar (scene.message is forwarded).
+- view: zoom_in, zoom_out, reset_zoom, set_zoom, fit_to_view, reveal_node(name), copy, cut,
+  paste(at=None), duplicate, delete_selection, auto_layout, open_quick_add(scene_pos).
+- scene: selected_nodes, selected_wires, select_nodes, select_all, add_node(type, pos),
+  start_rename(name), set_run_status(node, status), clear_run_status, selectionChanged.
+- style.set_canvas_theme("light" | "dark") switches the canvas colours.
+Keys on the canvas: Tab quick-add, Delete/Backspace, F2 rename, arrows nudge (Shift: x5),
+Home fit, Space-drag or middle-drag pan, wheel zoom to the cursor, Esc cancels a drag.
 """
 
 from .scene import PipelineScene
