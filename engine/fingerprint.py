@@ -50,6 +50,7 @@ class Hasher:
         self.cache = cache or NoCache()
         self._new: list[tuple[str, int, int, str]] = []
         self._memo: dict[tuple[str, int, int], str] = {}
+        self._listings: dict[Path, list[str]] = {}  # source_files per folder, once per hasher
 
     def file(self, path: Path) -> str:
         st = path.stat()
@@ -92,7 +93,10 @@ class Hasher:
         `exclude`: relative paths left out (other steps' entry files this step does not import).
         """
         root = source_dir.resolve()
-        rels = [r for r in source_files(root) if r not in exclude]
+        listed = self._listings.get(root)
+        if listed is None:
+            listed = self._listings[root] = source_files(root)
+        rels = [r for r in listed if r not in exclude]
         return hash_json(["code", self.files(root, rels)])
 
     def flush(self) -> None:

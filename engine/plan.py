@@ -169,8 +169,12 @@ def make_plan(
     selected = _selection(pipeline, g, steps, options)
     plan_steps: dict[str, StepPlan] = {}
     needed = set(selected)
-    for name in selected:
-        needed |= {a for a in nx.ancestors(g, name) if a in steps}
+    todo = list(selected)
+    while todo:  # everything the selection reads from, transitively
+        for upstream in steps[todo.pop()].upstream:
+            if upstream not in needed:
+                needed.add(upstream)
+                todo.append(upstream)
     unavailable = []
     for name in order:
         if name not in needed:
@@ -268,6 +272,7 @@ class _PlanBuilder:
         self.parameters = parameters
         self.datasets: dict[str, tuple[str, str, str, dict]] = {}  # name -> loc, fp, kind, fmt
         self.steps: dict[str, StepPlan] = {}
+        self._entry_files: set[Path] | None = None
 
     def add(self, node: Node) -> None:
         spec = registry.spec(node.type)
@@ -348,7 +353,7 @@ class _PlanBuilder:
         parts = {
             "type": spec.type,
             "entry": os.path.relpath(entry, source_dir),
-            "code": self.hasher.code(source_dir, self._other_entries(node, source_dir, entry)),
+            "code": self.hasher.code(source_dir, self._other_entries(source_dir, entry)),
             "arguments": arguments,
             "parameters": used_params,
             "settings": {k: v for k, v in node.params.items() if k not in _NOT_FINGERPRINTED},
@@ -373,22 +378,26 @@ class _PlanBuilder:
             parameters=used_params,
         )
 
-    def _other_entries(self, node: Node, source_dir: Path, entry: Path) -> set[str]:
+    def _entries(self) -> set[Path]:
+        """The entry files of all steps (computed once per plan)."""
+        if self._entry_files is None:
+            self._entry_files = set()
+            for other in self.pipeline.nodes.values():
+                other_spec = registry.spec(other.type)
+                if other_spec is None or not other_spec.is_step:
+                    continue
+                other_dir = self.base / str(other.params.get("source_directory") or ".")
+                entry_name = str(other.params.get(other_spec.entry_param) or "")
+                self._entry_files.add((other_dir / entry_name).resolve())
+        return self._entry_files
+
+    def _other_entries(self, source_dir: Path, entry: Path) -> set[str]:
         """Entry files of other steps in the same folder that this step does not import.
 
         Two steps sharing a source_directory: editing one's script reruns only that step.
         """
-        others = set()
-        for other in self.pipeline.nodes.values():
-            other_spec = registry.spec(other.type)
-            if other is node or other_spec is None or not other_spec.is_step:
-                continue
-            other_dir = self.base / str(other.params.get("source_directory") or ".")
-            other_entry = (
-                other_dir / str(other.params.get(other_spec.entry_param) or "")
-            ).resolve()
-            if other_entry != entry and source_dir in other_entry.parents:
-                others.add(other_entry.relative_to(source_dir).as_posix())
+        others = {e for e in self._entries() if e != entry and source_dir in e.parents}
+        others = {e.relative_to(source_dir).as_posix() for e in others}
         if not others:
             return set()
         return others - local_imports(entry, source_dir)

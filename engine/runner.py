@@ -117,6 +117,7 @@ class Runner:
         self._cancel_requested = False
         self._canceled = False
         self._running: dict[str, _Running] = {}
+        self._just_finished: list[str] = []  # steps that ended since the scheduler last looked
         self._outputs: dict[str, dict[str, str]] = {}
         self._threads: list[threading.Thread] = []
         self._launches: StepLaunches | None = None
@@ -263,46 +264,67 @@ class Runner:
         self._deliver(step, dict(record.outputs), note, reused=True)
 
     def _schedule(self, plan: Plan, run_dir: Path, snapshots: dict[str, Path]) -> None:
+        """Start each step once all it reads has completed, as capacity allows (plan order)."""
         capacity = {c.name: compute_capacity(c) for c in self.pipeline.computes.values()}
         busy: dict[str, int] = dict.fromkeys(capacity, 0)
-        pending = [s for s in plan.steps.values() if s.action == "run"]
+        to_run = {s.name: s for s in plan.steps.values() if s.action == "run"}
+        position = {name: i for i, name in enumerate(to_run)}
+        dependents: dict[str, list[str]] = {}
+        waiting: dict[str, int] = {}
+        for step in to_run.values():
+            ups = [u for u in step.upstream if u in to_run]  # reused upstream are done
+            waiting[step.name] = len(ups)
+            for u in ups:
+                dependents.setdefault(u, []).append(step.name)
+        pending = set(to_run)  # neither started nor given a final status by the scheduler
+        ready = [s for s in to_run.values() if waiting[s.name] == 0]
         with self._cond:
+            for step in ready:
+                self._set_status(step.name, Status.QUEUED)
             while True:
                 if self._cancel_requested and not self._canceled:
                     self._canceled = True
                     self._cancel_running()
                 if self._canceled:
-                    for step in pending:
-                        self._set_status(step.name, Status.CANCELED, message="run canceled")
-                    pending = []
-                progressed = True
-                while progressed:
-                    progressed = False
-                    for step in list(pending):
-                        upstream = [self.statuses[u] for u in step.upstream]
-                        if any(s.finished and not s.succeeded for s in upstream):
-                            bad = [u for u in step.upstream if not self.statuses[u].succeeded]
-                            pending.remove(step)
-                            self._set_status(
-                                step.name,
-                                Status.SKIPPED,
-                                message=f"upstream {bad[0]} did not complete",
-                            )
-                            progressed = True
-                        elif all(s.succeeded for s in upstream):
-                            if self.statuses[step.name] is Status.NOT_STARTED:
-                                self._set_status(step.name, Status.QUEUED)
-                            compute = step.compute.name
-                            if busy[compute] < capacity[compute]:
-                                busy[compute] += 1
-                                pending.remove(step)
-                                self._launch_thread(step, run_dir, snapshots[step.name], busy)
-                                progressed = True
+                    for name in sorted(pending, key=position.__getitem__):
+                        self._set_status(name, Status.CANCELED, message="run canceled")
+                    pending.clear()
+                    ready = []
+                while self._just_finished:
+                    name = self._just_finished.pop(0)
+                    if self.statuses[name].succeeded:
+                        for d in dependents.get(name, []):
+                            waiting[d] -= 1
+                            if waiting[d] == 0 and d in pending:
+                                ready.append(to_run[d])
+                                self._set_status(d, Status.QUEUED)
+                    else:
+                        self._skip_downstream(name, dependents, pending)
+                ready.sort(key=lambda s: position[s.name])
+                waiting_for_capacity = []
+                for step in ready:
+                    compute = step.compute.name
+                    if busy[compute] < capacity[compute]:
+                        busy[compute] += 1
+                        pending.discard(step.name)
+                        self._launch_thread(step, run_dir, snapshots[step.name], busy)
+                    else:
+                        waiting_for_capacity.append(step)
+                ready = waiting_for_capacity
                 if not pending and not self._running:
                     break
                 self._cond.wait(0.5)
         for t in self._threads:
             t.join()  # abandoned steps' threads are not in this list
+
+    def _skip_downstream(self, failed: str, dependents: dict[str, list[str]], pending: set) -> None:
+        todo = [(d, failed) for d in dependents.get(failed, [])]
+        while todo:
+            name, cause = todo.pop(0)
+            if name in pending:
+                pending.discard(name)
+                self._set_status(name, Status.SKIPPED, message=f"upstream {cause} did not complete")
+                todo += [(d, name) for d in dependents.get(name, [])]
 
     def _launch_thread(self, step: StepPlan, run_dir: Path, code: Path, busy: dict) -> None:
         entry = self._running[step.name] = _Running()
@@ -501,6 +523,7 @@ class Runner:
             self._set_status(
                 step, status, message, store_fields={"ended": now, "duration": duration}
             )
+            self._just_finished.append(step)
             self._cond.notify_all()
 
     def _finish(self, run_id: str, t0: float, lock: RunLock) -> RunSummary:
