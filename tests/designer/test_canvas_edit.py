@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from canvas_helpers import body_pos, drag, open_canvas, send_mouse, title_pos
+from canvas_helpers import body_pos, drag, open_canvas, port_pos, send_mouse, title_pos
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from designer.canvas import set_canvas_theme, style
 from designer.canvas.view import NODE_TYPE_MIME
 from engine import changes as ch
-from engine.model import Node, Pipeline, Ref
+from engine.model import InputPort, Node, OutputPort, Pipeline, Ref
 
 
 def test_moving_nodes_is_one_undo_step_snapped_to_the_grid(qtbot):
@@ -376,3 +376,25 @@ def test_dragging_a_node_to_the_edge_scrolls_the_view_and_the_node_follows(qtbot
         Qt.MouseButton.NoButton,
     )
     assert doc.undo_stack.count() == 1
+
+
+def test_unknown_types_and_dangling_references_still_draw(qtbot):
+    p = Pipeline("odd")
+    p.nodes["old"] = Node(
+        "old", "synapse-spark-step", {"file": "a.py"}, position=(0, 0)
+    )  # replaced
+    p.nodes["alien"] = Node("alien", "quantum-step", position=(300, 0))
+    p.nodes["lost"] = Node(
+        "lost",
+        "script-step",
+        inputs=[InputPort("x", Ref("ghost")), InputPort("me", Ref("lost", "o"))],
+        outputs=[OutputPort("o")],
+        position=(600, 0),
+    )
+    doc, view, scene, messages = open_canvas(qtbot, p)
+    assert scene.nodes["old"].node_type == "spark-step"
+    assert scene.wires == {}  # a missing source and a self-reference draw no wire
+    view.fit_to_view()
+    assert not view.grab().isNull()
+    drag(view, port_pos(scene, "lost", "out", "o"), body_pos(scene, "alien"))
+    assert any("unknown type" in m for m in messages)
