@@ -146,16 +146,21 @@ def test_script_steps_modes_names_parameters_and_warnings(tmp_path: Path):
 
 def test_spark_step_without_reuse_is_a_non_deterministic_spark_component(tmp_path: Path):
     path = titanic_project(tmp_path)
-    text = path.read_text().replace(
-        "    file: dataprep.py\n", "    file: dataprep.py\n    allow_reuse: false\n"
+    extra = "    allow_reuse: false\n    environment: trainenv\n"
+    path.write_text(
+        path.read_text().replace("    file: dataprep.py\n", "    file: dataprep.py\n" + extra)
     )
-    path.write_text(text)
     pipeline = load(path)
     assert pipeline.nodes["dataprep"].params["allow_reuse"] is False
-    job = _load_and_validate(export(pipeline, "azureml", tmp_path / "out").main_file)
+    main_file = export(pipeline, "azureml", tmp_path / "out").main_file
+    job = _load_and_validate(main_file)
     prep = job.jobs["dataprep"]
     assert type(prep).__name__ == "Spark" and prep.component.is_deterministic is False
     assert prep.component.entry.entry == "dataprep.py"
+    # Spark pools bring their own runtime: a conda file, no image (Azure warns about images)
+    written = yaml.safe_load(main_file.read_text())["jobs"]["dataprep"]["component"]
+    assert set(written["environment"]) == {"conda_file"}
+    assert prep.component.environment.conda_file["dependencies"][-1]["pip"][0].startswith("numpy")
 
 
 def test_client_side_validation_catches_a_broken_export(tmp_path: Path):
