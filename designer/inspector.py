@@ -296,6 +296,7 @@ class Inspector(QWidget):
             if self.title.text() != node.name:
                 self.title.setText(node.name)
             self.subtitle.setText(s.title if s else f"Unknown type {node.type}")
+            self.subtitle.setToolTip(s.description if s else "")
             icon_name = s.icon.removesuffix(".svg") if s else "pipeline"
         else:
             self.title_label.setText(

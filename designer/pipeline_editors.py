@@ -43,6 +43,17 @@ def _split_words(text: str) -> list[str]:
     return text.split()
 
 
+def _parse_conf(text: str) -> dict[str, Any]:
+    """``a=1 b=true`` -> {"a": 1, "b": True}."""
+    conf: dict[str, Any] = {}
+    for pair in text.split():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"Spark conf entries look like key=value, not {pair!r}")
+        conf[key] = parse_scalar(value)
+    return conf
+
+
 def _typed_default(param: Parameter, text: str) -> Any:
     if not text.strip():
         return None
@@ -80,6 +91,12 @@ SECTIONS: dict[str, tuple[str, type, tuple[Column, ...]]] = {
                 "token_env",
                 "Token variable",
                 "sc:// servers: environment variable holding the token.",
+            ),
+            Column(
+                "conf",
+                "Spark conf",
+                "Static Spark settings of this compute as key=value pairs separated by spaces "
+                "(spark.sql.shuffle.partitions=8).",
             ),
         ),
     ),
@@ -180,6 +197,8 @@ class SectionTable(QWidget):
         value = getattr(entry, col.field)
         if col.field == "pip":
             return " ".join(value)
+        if col.field == "conf":
+            return " ".join(f"{k}={format_scalar(v)}" for k, v in (value or {}).items())
         return format_scalar(value)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
@@ -215,7 +234,11 @@ class SectionTable(QWidget):
             raise ValueError(f"{field} is one of: {', '.join(col.choices)}")
         if field == "pip":
             value: Any = _split_words(text)
+        elif field == "conf":
+            value = _parse_conf(text)
         elif field == "workers":
+            if text and not text.isdigit():
+                raise ValueError(f"workers is a whole number, not {text!r}")
             value = int(text) if text else None
             if value is not None and value < 1:
                 raise ValueError("workers must be at least 1")

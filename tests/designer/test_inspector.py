@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit
 
@@ -263,6 +264,17 @@ def test_pipeline_editors_rename_compute_updates_nodes(opened, qtbot):
     assert p.nodes["train"].params["compute"] == "cpu"
     table.apply_edit("cpu", "workers", "4")
     assert p.computes["cpu"].workers == 4
+    with pytest.raises(ValueError, match="whole number"):
+        table.apply_edit("cpu", "workers", "four")
+    spark = window.pipeline_panel.tables["computes"]
+    spark.apply_edit(
+        "link1-spark01", "conf", "spark.sql.shuffle.partitions=8 spark.ui.enabled=false"
+    )
+    assert p.computes["link1-spark01"].conf == {
+        "spark.sql.shuffle.partitions": 8,
+        "spark.ui.enabled": False,
+    }
+    window.document.undo_stack.undo()
     added = table.add_entry()
     assert added in p.computes
     window.document.undo_stack.undo()
@@ -270,6 +282,13 @@ def test_pipeline_editors_rename_compute_updates_nodes(opened, qtbot):
     window.document.undo_stack.undo()
     assert list(p.computes) == ["link1-spark01", "cpucluster"]
     assert p.nodes["train"].params["compute"] == "cpucluster"
+
+
+def test_pipeline_editors_show_entries(opened, qtbot):
+    table = opened.pipeline_panel.tables["environments"].table
+    assert table.rowCount() == 1
+    assert table.item(0, 0).text() == "trainenv"
+    assert table.item(0, 1).text() == "numpy>=1.26 pandas>=2.2 pyarrow>=15"
 
 
 def test_pipeline_editors_parameters_rename_rewrites_templates(opened, qtbot):
@@ -280,8 +299,6 @@ def test_pipeline_editors_parameters_rename_rewrites_templates(opened, qtbot):
     assert "{parameters.fraction}" in p.nodes["dataprep"].params["arguments"]
     table.apply_edit("fraction", "default", "0.5")
     assert p.parameters["fraction"].default == 0.5
-    import pytest
-
     with pytest.raises(ValueError):
         table.apply_edit("fraction", "default", "half")
     qtbot.wait(5)
