@@ -211,7 +211,7 @@ class PipelineScene(QGraphicsScene):
             node = p.nodes.get(name)
             item = self.nodes.get(name)
             if node is None and item is not None:
-                for key in [k for k in self.wires if k[0] == name]:
+                for key in self._input_wire_keys(item):
                     self._remove_wire(key)
                 for key in list(self._out.get(name, ())):
                     self._remove_wire(key)
@@ -246,8 +246,10 @@ class PipelineScene(QGraphicsScene):
             node = p.nodes.get(name)
             if node is None:
                 continue
-            for key in [k for k in self.wires if k[0] == name and node.input(k[1]) is None]:
-                self._remove_wire(key)
+            item = self.nodes.get(name)
+            for key in self._input_wire_keys(item) if item is not None else ():
+                if node.input(key[1]) is None:  # the input was removed or renamed
+                    self._remove_wire(key)
             for port in node.inputs:
                 touched |= self._sync_wire(name, port.name)
             for key in list(self._out.get(name, ())):
@@ -270,6 +272,14 @@ class PipelineScene(QGraphicsScene):
                 self.nodes[name].set_problems(self._problems[name])
         self._nodes_rect = None
         self.graphChanged.emit()
+
+    def _input_wire_keys(self, item: NodeItem) -> list[tuple[str, str]]:
+        """Wires into `item` as it is drawn now (its ports are the model's before this flush)."""
+        return [
+            (item.name, pv.name)
+            for pv in item.ports
+            if pv.direction == "in" and (item.name, pv.name) in self.wires
+        ]
 
     def _sync_wire(self, target: str, inp: str) -> set[str]:
         """Make the wire into target.inp match the model; returns the nodes whose look changed."""

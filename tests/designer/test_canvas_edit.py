@@ -398,3 +398,17 @@ def test_unknown_types_and_dangling_references_still_draw(qtbot):
     assert not view.grab().isNull()
     drag(view, port_pos(scene, "lost", "out", "o"), body_pos(scene, "alien"))
     assert any("unknown type" in m for m in messages)
+
+
+def test_renaming_and_removing_a_wired_input_updates_its_wire(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    doc.push(ch.RenamePort("train", "in", "data", "features"))
+    assert ("train", "data") not in scene.wires
+    assert scene.wires[("train", "features")].source == "prep"
+    doc.push(ch.RemovePort("train", "in", "features"))
+    assert not any(k[0] == "train" for k in scene.wires)
+    assert not scene.nodes["prep"].port("out", "out").connected
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert scene.wires[("train", "data")].source == "prep"
+    assert scene.nodes["prep"].port("out", "out").connected
