@@ -179,6 +179,8 @@ class Runner:
         try:
             return self._run()
         finally:
+            if self._own_store:
+                self.store.close()
             self.planned.set()
             self._done.set()
 
