@@ -237,8 +237,13 @@ class MainWindow(QMainWindow):
         geometry = s.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1360, 860)
+        else:  # first start: a comfortable size that fits the screen
+            screen = self.screen().availableGeometry() if self.screen() else None
+            width, height = 1360, 860
+            if screen is not None:
+                width = min(width, int(screen.width() * 0.92))
+                height = min(height, int(screen.height() * 0.92))
+            self.resize(width, height)
         state = s.value("window/state")
         self._default_layout = state is None
         if state is not None:
