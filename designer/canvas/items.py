@@ -37,6 +37,9 @@ PORT_HIT = 11.0  # how far from a port's centre a press still picks it
 
 _SHAPE_RADIUS = {"dataset": 14.0, "spark-step": 6.0}
 _CHAMFER = 9.0  # script steps have cut corners
+_ICON_RECT = QRectF(9, 7, ICON_SIZE, ICON_SIZE)
+_TITLE_AT = QPointF(9 + ICON_SIZE + 7, 7)
+_SUBTITLE_AT = QPointF(10, 27)
 
 
 # -- ports ----------------------------------------------------------------------------------
@@ -104,6 +107,9 @@ class NodeItem(QGraphicsItem):
         self.ports: list[PortView] = []
         self._rect = QRectF()
         self._bounds = QRectF()
+        self._shape_type = ""
+        self._shadow = QPainterPath()
+        self._accent_rect = QRectF()
         self._body = QPainterPath()
         self._header = QPainterPath()
         self._title = QStaticText()
@@ -156,14 +162,18 @@ class NodeItem(QGraphicsItem):
         height = HEADER_H + rows * ROW_H + BOTTOM_PAD
         height = round(height / (GRID / 2)) * (GRID / 2)
         rect = QRectF(0, 0, width, height)
-        if rect != self._rect:
+        if rect != self._rect or self._shape_type != self.node_type:
             self.prepareGeometryChange()
             self._rect = rect
+            self._shape_type = self.node_type
             self._bounds = rect.adjusted(-PORT_RADIUS - 3, -12, PORT_RADIUS + 5, 6)
             self._body = _node_shape(self.node_type, rect)
+            self._shadow = self._body.translated(0, 2.5)
             header_clip = QPainterPath()
             header_clip.addRect(QRectF(0, 0, width, HEADER_H))
             self._header = self._body.intersected(header_clip)
+            inset = _CHAMFER if self.node_type == "script-step" else 10.0
+            self._accent_rect = QRectF(inset, 0, width - 2 * inset, 2.5)
         title, sub = node.name, subtitle
         if advance(fm_title, 0, title) > width - ICON_SIZE - 36:
             title = fm_title.elidedText(title, Qt.TextElideMode.ElideRight, width - ICON_SIZE - 36)
@@ -302,20 +312,13 @@ class NodeItem(QGraphicsItem):
             return
         painter.setPen(pt.no_pen)
         painter.setBrush(pt.shadow)
-        painter.drawPath(self._body.translated(0, 2.5))
+        painter.drawPath(self._shadow)
         painter.setBrush(pt.fill)
         painter.drawPath(self._body)
         painter.setBrush(pt.header[kind])
         painter.drawPath(self._header)
         painter.setBrush(pt.accent[kind])
-        painter.drawRect(
-            QRectF(
-                _CHAMFER if kind == "script-step" else 10,
-                0,
-                self._rect.width() - (2 * _CHAMFER if kind == "script-step" else 20),
-                2.5,
-            )
-        )
+        painter.drawRect(self._accent_rect)
         if self._body_mark is not None:
             painter.setBrush(pt.compatible_fill if self._body_mark == "ok" else pt.refused_fill)
             painter.drawPath(self._body)
@@ -333,15 +336,15 @@ class NodeItem(QGraphicsItem):
             self._prepare_texts()
         icon = node_icon(self.node_type)
         if icon is not None:
-            painter.drawImage(QRectF(9, 7, ICON_SIZE, ICON_SIZE), icon)
+            painter.drawImage(_ICON_RECT, icon)
         title_font, small_font, badge_font = fonts()
         if self.editor is None:
             painter.setFont(title_font)
             painter.setPen(pt.title)
-            painter.drawStaticText(QPointF(9 + ICON_SIZE + 7, 7), self._title)
+            painter.drawStaticText(_TITLE_AT, self._title)
         painter.setFont(small_font)
         painter.setPen(pt.port_text)
-        painter.drawStaticText(QPointF(10, 27), self._subtitle)
+        painter.drawStaticText(_SUBTITLE_AT, self._subtitle)
         if lod < 0.6:
             self._paint_ports(painter, pt, labels=False)
         else:

@@ -55,7 +55,11 @@ class QuickAddPopup(QFrame):
         self.list.itemActivated.connect(lambda it: self.choose(it.data(TYPE_ROLE)))
         self.list.itemClicked.connect(lambda it: self.choose(it.data(TYPE_ROLE)))
         self.search.installEventFilter(self)
-        self.resize(240, 36 + 28 * max(2, min(len(self.types), 8)))
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        rows = max(1, min(len(self.types), 8))
+        row_h = self.list.sizeHintForRow(0) if self.list.count() else 24
+        self.list.setFixedHeight(rows * row_h + 2 * self.list.frameWidth() + 4)
+        self.resize(280, self.sizeHint().height())
         self.set_filter("")
 
     def visible_types(self) -> list[str]:
