@@ -44,6 +44,10 @@ class _NodeTypeTree(QTreeWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setUniformRowHeights(True)
 
+    def startDrag(self, _actions) -> None:
+        # copy only: a "move" drop (Shift held) would make the view delete the dragged entry
+        super().startDrag(Qt.DropAction.CopyAction)
+
     def mimeTypes(self) -> list[str]:
         return [NODE_TYPE_MIME]
 
