@@ -202,10 +202,14 @@ def read_pipeline(tree: Any, r: Reader) -> Pipeline:
     """The model of a (migrated) format-1 tree; raises PipelineError listing every problem."""
     p = Pipeline()
     if not isinstance(tree, dict):
+        empty = "the file is empty (or only comments): " if tree is None else ""
+        at = (getattr(tree, "line", 1), getattr(tree, "column", 1))
         r.error(
             None,
             None,
-            f"a pipeline file is a mapping (pipeloom, name, nodes, ...), not {describe(tree)}",
+            f"{empty}a pipeline file is a mapping (pipeloom, name, nodes, ...), "
+            f"not {describe(tree)}",
+            at,
         )
         r.raise_if_problems()
     for key, value in tree.items():

@@ -533,3 +533,17 @@ export:                          # optional: how computes/datastores map onto ex
   airflow: {spark_conn_id: spark_default}
   shell: {spark_submit: spark-submit}
 """
+
+
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("", "the file is empty"),
+        ("# only a comment\n", "the file is empty"),
+        ("- a\n- b\n", "not a list"),
+        ("just text\n", "not the text 'just text'"),
+    ],
+)
+def test_a_file_that_is_not_a_mapping(tmp_path, text, expect):
+    problem = only(problems_of(tmp_path, text))
+    assert expect in problem.message and problem.line == 1
