@@ -155,7 +155,7 @@ class DagWriter:
     def __init__(self, ctx: ExportContext, plan: LocalPlan, computes: dict[str, str]):
         self.ctx = ctx
         self.plan = plan
-        settings = ctx.pipeline.export.get("airflow") or {}
+        settings = ctx.settings()
         self.default_conn = settings.get("spark_conn_id")
         self.conn_ids: dict[str, str] = dict(settings.get("computes") or {})
         self.conn_ids.update(computes)

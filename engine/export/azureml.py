@@ -80,7 +80,7 @@ class AzureMLWriter:
     def __init__(self, ctx: ExportContext, force_rerun: bool, computes: dict[str, str]):
         self.ctx = ctx
         self.force_rerun = force_rerun
-        settings = ctx.pipeline.export.get("azureml") or {}
+        settings = ctx.settings()
         self.compute_map: dict[str, Any] = dict(settings.get("computes") or {})
         self.compute_map.update({k: parse_compute_option(v) for k, v in computes.items()})
         self.datastore = settings.get("datastore") or DEFAULT_DATASTORE

@@ -24,6 +24,12 @@ TARGETS = ("azureml", "airflow", "shell")
 # never copied with a step's code: caches, VCS data and Pipeloom's own run data
 _IGNORED_NAMES = {"__pycache__", ".git", ".pipeloom", ".mypy_cache", ".pytest_cache", ".venv"}
 _IGNORED_SUFFIXES = (".pyc", ".pyo")
+# what each target reads from the pipeline file's `export:` section
+EXPORT_SETTINGS = {
+    "azureml": ("computes", "datastore"),
+    "airflow": ("spark_conn_id", "computes"),
+    "shell": ("computes",),
+}
 # names the exporters write beside the copied code folders
 RESERVED_NAMES = {"environments", "outputs", "contexts", "dags", "pipeline.yml", "run.sh"}
 
@@ -67,6 +73,22 @@ class ExportContext:
         problem = Problem(node, field_, "warning", message)
         if problem not in self.result.warnings:  # said once, however many steps it concerns
             self.result.warnings.append(problem)
+
+    def settings(self) -> dict[str, Any]:
+        """The pipeline file's `export.<target>` section; unknown keys and computes warned about."""
+        section = self.pipeline.export.get(self.target) or {}
+        known = EXPORT_SETTINGS[self.target]
+        for key in section:
+            if key not in known:
+                self.warn(
+                    None,
+                    f"export.{self.target}.{key}",
+                    f"unknown setting, ignored (known: {', '.join(known)})",
+                )
+        for name in section.get("computes") or {}:
+            if name not in self.pipeline.computes:
+                self.warn(None, f"export.{self.target}.computes.{name}", "no such compute")
+        return section
 
     # -- steps and inputs -------------------------------------------------------------------
     def steps(self) -> list[Node]:

@@ -68,7 +68,8 @@ def export_shell(
 ) -> ExportResult:
     check(pipeline)
     ctx = ExportContext(pipeline, "shell", out_dir)
-    plan = plan_local(ctx, computes)
+    masters = {**(ctx.settings().get("computes") or {}), **(computes or {})}
+    plan = plan_local(ctx, masters)
     for env, requirements in plan.requirements.items():
         if requirements:
             ctx.write(f"requirements-{env}.txt", "\n".join(requirements) + "\n")

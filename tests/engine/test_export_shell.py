@@ -145,3 +145,20 @@ def test_spark_connect_compute_runs_the_script_with_spark_remote(tmp_path: Path)
     assert "$SPARK_SUBMIT" not in text
     dropped = [w for w in result.warnings if w.node == "dataprep" and w.field == "spark"]
     assert dropped and "spark.driver.memory" in dropped[0].message
+
+
+def test_export_section_sets_masters_and_unknown_settings_are_reported(tmp_path: Path):
+    path = titanic_project(tmp_path)
+    text = path.read_text().replace(
+        "  airflow: {spark_conn_id: spark_default}",
+        "  airflow: {spark_conn_id: spark_default}\n"
+        '  shell: {computes: {link1-spark01: "local[2]", gone: x}, master: yarn}',
+    )
+    path.write_text(text)
+    result = export(load(path), "shell", tmp_path / "out")
+    assert "--master 'local[2]'" in result.main_file.read_text()
+    said = {(w.field, w.message) for w in result.warnings}
+    assert ("export.shell.master", "unknown setting, ignored (known: computes)") in said
+    assert ("export.shell.computes.gone", "no such compute") in said
+    overridden = export(load(path), "shell", tmp_path / "out2", computes={"link1-spark01": "yarn"})
+    assert "--master yarn" in overridden.main_file.read_text()
