@@ -63,6 +63,48 @@ def _combo(items: list[tuple[str, object]], current: object) -> QComboBox:
     return box
 
 
+class SourceCombo(QComboBox):
+    """An input's `from:` choices, listed when the popup opens: a node of a large pipeline
+    has thousands of possible sources, and most cards are never opened."""
+
+    def __init__(self, choices: Callable[[], list[str]], current: str | None):
+        super().__init__()
+        self._choices = choices
+        self._filled = False
+        self.set_current(current)
+
+    def set_current(self, value: str | None) -> None:
+        self.blockSignals(True)
+        if self.findData(value) < 0 and value is not None:
+            self.addItem(value, value)
+        if self.count() == 0 or self.itemData(0) is not None:
+            self.insertItem(0, "Not connected", None)
+        self.setCurrentIndex(self.findData(value) if value is not None else 0)
+        self.blockSignals(False)
+
+    def fill(self) -> None:
+        """Add every possible source (once); a dangling current one is marked unknown."""
+        if self._filled:
+            return
+        self._filled = True
+        current = self.currentData()
+        choices = self._choices()
+        self.blockSignals(True)
+        self.clear()
+        self.addItem("Not connected", None)
+        self.addItems(choices)
+        for i, text in enumerate(choices, start=1):
+            self.setItemData(i, text)
+        if current is not None and current not in choices:
+            self.addItem(f"{current} (unknown)", current)
+        self.setCurrentIndex(max(0, self.findData(current)))
+        self.blockSignals(False)
+
+    def showPopup(self) -> None:
+        self.fill()
+        super().showPopup()
+
+
 class PortCard(QFrame):
     """One port's fields. `widgets[field]` is the editor of that field."""
 
@@ -106,9 +148,8 @@ class PortCard(QFrame):
     # -- inputs --------------------------------------------------------------------
     def _input_fields(self, form: QFormLayout, port: InputPort) -> None:
         rules = self.section.rules()
-        sources = [("Not connected", None)] + [(s, s) for s in self.section.source_choices()]
         current = str(port.source) if port.source else None
-        src = _combo(sources, current)
+        src = SourceCombo(self.section.source_choices, current)
         src.activated.connect(lambda i: self._set("source", src.itemData(i)))
         kinds = [("Same as source", None)] + [(k, k) for k in rules.input_kinds]
         kind = _combo(kinds, port.kind)
@@ -187,9 +228,10 @@ class PortCard(QFrame):
                 w.setText(text)
         elif isinstance(w, QCheckBox):
             w.setChecked(bool(value))
+        elif isinstance(w, SourceCombo):
+            w.set_current(str(value) if value is not None else None)
         elif isinstance(w, QComboBox):
             data = value.get("type") if field == "format" and isinstance(value, dict) else value
-            data = str(data) if field == "source" and data is not None else data
             w.setCurrentIndex(max(0, w.findData(data)))
         w.blockSignals(False)
 

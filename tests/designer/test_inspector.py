@@ -195,9 +195,17 @@ def test_add_edit_remove_ports(opened, qtbot):
     node = window.document.pipeline.nodes["train"]
     assert node.input(name) is not None
     card = inspector.ports.cards[("in", name)]
-    source: QComboBox = card.widgets["source"]
+    source = card.widgets["source"]
+    assert source.count() == 1  # choices are listed when the popup opens
+    source.showPopup()
+    source.hidePopup()
+    assert source.findData("dataprep.output_dir") > 0 and source.findData("train.model") < 0
     source.activated.emit(source.findData("titanic"))
     assert str(node.input(name).source) == "titanic"
+    window.document.undo_stack.undo()
+    assert source.currentData() is None and node.input(name).source is None
+    window.document.undo_stack.redo()
+    assert source.currentText() == "titanic"
     mode: QComboBox = card.widgets["mode"]
     mode.activated.emit(mode.findData("download"))
     assert node.input(name).mode == "download"
