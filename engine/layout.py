@@ -15,7 +15,7 @@ from collections.abc import Hashable, Iterable, Mapping
 import networkx as nx
 
 from .graph import build_graph, generations
-from .model import Pipeline
+from .model import Pipeline, Ref, output_names
 
 DEFAULT_SIZE = (180.0, 80.0)
 H_GAP = 90.0  # between layers: room for the wires' curves
@@ -24,7 +24,9 @@ DUMMY_HEIGHT = 14.0  # a long wire passing through a layer keeps this much room 
 SWEEPS = 12
 
 Slot = Hashable  # a node name, or a Dummy
-Segment = tuple[Slot, Slot]  # from a slot in layer i to a slot in layer i + 1
+# from a slot in layer i to a slot in layer i + 1, optionally with where on each slot the wire
+# ends (0 <= offset < 1: the port's place down the node), so port order counts in crossings
+Segment = tuple  # (u, v) or (u, v, u_offset, v_offset)
 
 
 class Dummy(tuple):
@@ -93,35 +95,51 @@ def assign_layers(pipeline: Pipeline) -> list[list[str]]:
     return [ls for ls in layers if ls] if count else []
 
 
-def wires(pipeline: Pipeline) -> list[tuple[str, str]]:
-    """(source, target) of every wire whose ends both exist, self-loops left out."""
-    return [
-        (e.source, e.target)
-        for e in pipeline.edges()
-        if e.source in pipeline.nodes and e.source != e.target
-    ]
+def wires(pipeline: Pipeline) -> list[tuple[str, str, float, float]]:
+    """(source, target, output offset, input offset) of every wire whose ends both exist,
+    self-loops left out; an offset is the port's index over the node's port count."""
+    out = []
+    for e in pipeline.edges():
+        if e.source not in pipeline.nodes or e.source == e.target:
+            continue
+        src, dst = pipeline.nodes[e.source], pipeline.nodes[e.target]
+        resolved = pipeline.resolve_output(Ref(e.source, e.source_output))
+        outs = output_names(src)
+        u_off = outs.index(resolved[1]) / len(outs) if resolved and resolved[1] in outs else 0.0
+        ins = [p.name for p in dst.inputs]
+        v_off = ins.index(e.target_input) / len(ins) if e.target_input in ins else 0.0
+        out.append((e.source, e.target, u_off, v_off))
+    return out
+
+
+def _ends(segment: Segment) -> tuple[Slot, Slot, float, float]:
+    if len(segment) == 4:
+        return segment  # type: ignore[return-value]
+    return segment[0], segment[1], 0.0, 0.0
 
 
 def proper_layers(
-    layers: list[list[str]], edges: Iterable[tuple[str, str]]
+    layers: list[list[str]], edges: Iterable[Segment]
 ) -> tuple[list[list[Slot]], list[Segment]]:
     """Layers with a Dummy slot wherever a wire skips a layer, and the wire segments that
     then join only neighbouring layers. A wire drawn right to left (a cycle) is split the same."""
     index = {n: i for i, ls in enumerate(layers) for n in ls}
     out: list[list[Slot]] = [list(ls) for ls in layers]
     segments: list[Segment] = []
-    for k, (u, v) in enumerate(edges):
+    for k, edge in enumerate(edges):
+        u, v, u_off, v_off = _ends(edge)
         a, b = index[u], index[v]
         if a == b:
             continue
         step = 1 if b > a else -1
         prev: Slot = u
+        prev_off = u_off
         for layer in range(a + step, b, step):
             d = Dummy((u, v, k, layer))
             out[layer].append(d)
-            segments.append((prev, d) if step == 1 else (d, prev))
-            prev = d
-        segments.append((prev, v) if step == 1 else (v, prev))
+            segments.append((prev, d, prev_off, 0.0) if step == 1 else (d, prev, 0.0, prev_off))
+            prev, prev_off = d, 0.0
+        segments.append((prev, v, prev_off, v_off) if step == 1 else (v, prev, v_off, prev_off))
     return out, segments
 
 
@@ -159,13 +177,15 @@ def count_crossings(layers: list[list[Slot]], segments: Iterable[Segment]) -> in
     """Wire crossings of this ordering: segment pairs between the same two layers that cross."""
     layer = _layer_of(layers)
     rank = {s: j for ls in layers for j, s in enumerate(ls)}
-    between: dict[int, list[tuple[int, int]]] = {}
-    for u, v in segments:
-        between.setdefault(layer[u], []).append((rank[u], rank[v]))
+    between: dict[int, list[tuple[float, float]]] = {}
+    for segment in segments:
+        u, v, u_off, v_off = _ends(segment)
+        between.setdefault(layer[u], []).append((rank[u] + u_off, rank[v] + v_off))
     total = 0
     for pairs in between.values():
         pairs.sort()
-        total += _inversions([b for _, b in pairs])
+        order = {value: i for i, value in enumerate(sorted({b for _, b in pairs}))}
+        total += _inversions([order[b] for _, b in pairs])
     return total
 
 
@@ -173,11 +193,13 @@ def count_crossings(layers: list[list[Slot]], segments: Iterable[Segment]) -> in
 
 
 def _neighbours(segments: Iterable[Segment]) -> tuple[dict, dict]:
-    up: dict[Slot, list[Slot]] = {}
-    down: dict[Slot, list[Slot]] = {}
-    for u, v in segments:
-        down.setdefault(u, []).append(v)
-        up.setdefault(v, []).append(u)
+    """Per slot, its neighbours above/below with the offset of the port the wire meets there."""
+    up: dict[Slot, list[tuple[Slot, float]]] = {}
+    down: dict[Slot, list[tuple[Slot, float]]] = {}
+    for segment in segments:
+        u, v, u_off, v_off = _ends(segment)
+        down.setdefault(u, []).append((v, v_off))
+        up.setdefault(v, []).append((u, u_off))
     return up, down
 
 
@@ -199,7 +221,7 @@ def _sort_layer(layer: list[Slot], adjacent: dict, rank: dict, use_median: bool)
     for s in layer:
         ns = adjacent.get(s)
         if ns:
-            positions = [rank[n] for n in ns]
+            positions = [rank[n] + off for n, off in ns]
             keys[s] = _median(positions) if use_median else sum(positions) / len(positions)
         else:
             keys[s] = None
@@ -212,10 +234,10 @@ def _sort_layer(layer: list[Slot], adjacent: dict, rank: dict, use_median: bool)
 def _pair_crossings(u: Slot, v: Slot, adjacent: dict, rank: dict) -> int:
     """Crossings between u's and v's segments towards one side when u is placed before v."""
     count = 0
-    for a in adjacent.get(u, ()):
-        ra = rank[a]
-        for b in adjacent.get(v, ()):
-            if rank[b] < ra:
+    for a, a_off in adjacent.get(u, ()):
+        pa = rank[a] + a_off
+        for b, b_off in adjacent.get(v, ()):
+            if rank[b] + b_off < pa:
                 count += 1
     return count
 
@@ -357,7 +379,7 @@ def place(
             for s, h in zip(ls, heights, strict=True):
                 ns = adjacent.get(s)
                 if ns:
-                    desired.append(sum(centre(n) for n in ns) / len(ns) - h / 2)
+                    desired.append(sum(centre(n) for n, _ in ns) / len(ns) - h / 2)
                 else:
                     desired.append(tops[s])
             for s, t in zip(ls, _isotonic_tops(desired, heights, v_gap), strict=True):

@@ -118,3 +118,20 @@ def test_unconnected_nodes_and_empty_pipeline():
         p.nodes[f"n{i}"] = Node(f"n{i}", "dataset")
     positions = layout.layout(p)
     assert overlaps(positions, {}) == []
+
+
+def test_port_order_counts_so_wires_into_one_node_do_not_cross():
+    p = Pipeline("ports")
+    p.nodes["b"] = Node("b", "dataset")
+    p.nodes["a"] = Node("a", "dataset")
+    p.nodes["join"] = Node(
+        "join", "script-step", inputs=[InputPort("first", Ref("a")), InputPort("second", Ref("b"))]
+    )
+    layers, segments = layout.proper_layers(layout.assign_layers(p), layout.wires(p))
+    assert layers[0] == ["b", "a"]  # file order: a feeds the first input but sits below
+    assert layout.count_crossings(layers, segments) == 1
+    ordered = layout.minimise_crossings(layers, segments)
+    assert ordered[0] == ["a", "b"]
+    assert layout.count_crossings(ordered, segments) == 0
+    positions = layout.layout(p)
+    assert positions["a"][1] < positions["b"][1]
