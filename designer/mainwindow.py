@@ -69,6 +69,9 @@ class MainWindow(QMainWindow):
             self.pipeline_dock,
         ):
             self.window_actions.panels_menu.addAction(dock.toggleViewAction())
+        self.zoom_label = QLabel()
+        self.zoom_label.setToolTip("Zoom (Ctrl+0 fits the pipeline)")
+        self.statusBar().addPermanentWidget(self.zoom_label)
         self.problem_icon = QLabel()
         self.problem_count = QLabel()
         self.statusBar().addPermanentWidget(self.problem_icon)
@@ -104,6 +107,7 @@ class MainWindow(QMainWindow):
         # the view connects to its scene when built, so each document gets a fresh view
         old_view, self.view = self.view, CanvasView(self.scene, self)
         self.view.message.connect(self.show_message)
+        self.view.zoomChanged.connect(self._show_zoom)
         self.view.addActions(self.window_actions.canvas_actions)
         self.setCentralWidget(self.view)
         if old_view is not None:
@@ -142,6 +146,9 @@ class MainWindow(QMainWindow):
         self.window_actions.set_canvas_enabled(
             bool(names) or bool(self.scene and self.scene.selected_wires())
         )
+
+    def _show_zoom(self, level: float) -> None:
+        self.zoom_label.setText(f"{level * 100:.0f}%")
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 6000)

@@ -228,3 +228,11 @@ def test_system_theme_is_followed_when_chosen(window, monkeypatch):
 def test_autosave_runs_every_minute(window):
     timer = window.files.autosave_timer
     assert timer.isActive() and timer.interval() == 60_000
+
+
+def test_status_bar_shows_zoom(opened):
+    window = opened
+    window.view.set_zoom(1.0)
+    assert window.zoom_label.text() == "100%"
+    window.zoom_in()
+    assert window.zoom_label.text() == f"{window.view.zoom() * 100:.0f}%" != "100%"
