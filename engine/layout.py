@@ -285,6 +285,7 @@ def _sweeps(
     return best, best_count
 
 
+BIG_GRAPH_SLOTS = 3000
 RESTART_BUDGET = 1500  # slots x restarts: small graphs get many restarts, big ones one
 
 
@@ -296,8 +297,10 @@ def minimise_crossings(
     The sweeps find a local optimum, so small graphs also start from a few shuffled orders
     (seeded: the result is deterministic)."""
     up, down = _neighbours(segments)
-    best, best_count = _sweeps(layers, segments, up, down, sweeps)
     slots = sum(len(ls) for ls in layers)
+    if slots > BIG_GRAPH_SLOTS:  # most of the gain comes in the first sweeps; stay interactive
+        sweeps = min(sweeps, 6)
+    best, best_count = _sweeps(layers, segments, up, down, sweeps)
     restarts = max(0, min(16, RESTART_BUDGET // max(slots, 1) - 1))
     rng = random.Random(0)
     for _ in range(restarts):
