@@ -33,11 +33,13 @@ class ConnectionRefused(ValueError):
 # -- moving and deleting ----------------------------------------------------------------------
 
 
-def move_change(moves: dict[str, tuple[float, float]]) -> ch.Change | None:
+def move_change(
+    moves: dict[str, tuple[float, float]], label: str | None = None
+) -> ch.Change | None:
     """One step for a whole drag: a Group of MoveNode (None when nothing moved)."""
     if not moves:
         return None
-    label = "Move node" if len(moves) == 1 else f"Move {len(moves)} nodes"
+    label = label or ("Move node" if len(moves) == 1 else f"Move {len(moves)} nodes")
     return ch.Group([ch.MoveNode(name, pos) for name, pos in moves.items()], label=label)
 
 

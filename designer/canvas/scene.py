@@ -417,7 +417,8 @@ class PipelineScene(QGraphicsScene):
         for name in self.selected_nodes():
             pos = self.nodes[name].pos()
             moves[name] = (pos.x() + dx, pos.y() + dy)
-        return self.push(commands.move_change(moves))
+        label = "Move node" if len(moves) == 1 else f"Move {len(moves)} nodes"
+        return self.push(commands.move_change(self._with_unplaced(moves), label))
 
     def delete_selection(self) -> bool:
         change = commands.delete_change(
@@ -594,8 +595,21 @@ class PipelineScene(QGraphicsScene):
             pos = self._snapped(item.pos())
             moves[name] = (pos.x(), pos.y())
         self._press_positions = {}
-        if moves and not self.push(commands.move_change(moves)):
+        if not moves:
+            return
+        label = "Move node" if len(moves) == 1 else f"Move {len(moves)} nodes"
+        if not self.push(commands.move_change(self._with_unplaced(moves), label)):
             self._flush_positions(moves)
+
+    def _with_unplaced(self, moves: dict) -> dict:
+        """Nodes shown at a computed place get it saved with the first move, so the picture
+        the user arranged stays the same when the file is opened again."""
+        all_moves = dict(moves)
+        for name, node in self.document.pipeline.nodes.items():
+            if node.position is None and name not in all_moves and name in self.nodes:
+                pos = self.nodes[name].pos()
+                all_moves[name] = (pos.x(), pos.y())
+        return all_moves
 
     def _flush_positions(self, names) -> None:
         self._dirty.update(names)

@@ -79,3 +79,24 @@ def test_layout_change_is_none_when_already_laid_out():
     change = auto_layout_change(p)
     p.apply(change)
     assert auto_layout_change(p) is None
+
+
+def test_first_move_in_an_unplaced_pipeline_saves_every_shown_position(qtbot):
+    from canvas_helpers import body_pos, drag
+    from PySide6.QtCore import QPointF
+
+    p = generated_pipeline(12, seed=3)
+    doc, view, scene, _ = open_canvas(qtbot, p)
+    shown = {n: (it.pos().x(), it.pos().y()) for n, it in scene.nodes.items()}
+    first = next(iter(p.nodes))
+    view.centerOn(scene.nodes[first])
+    start = body_pos(scene, first)
+    drag(view, start, start + QPointF(0, 40))
+    assert doc.undo_stack.count() == 1
+    for name, node in doc.pipeline.nodes.items():
+        expected = (shown[name][0], shown[name][1] + 40) if name == first else shown[name]
+        assert node.position == expected
+        assert (scene.nodes[name].pos().x(), scene.nodes[name].pos().y()) == expected
+    doc.undo_stack.undo()
+    assert all(node.position is None for node in doc.pipeline.nodes.values())
+    assert {n: (it.pos().x(), it.pos().y()) for n, it in scene.nodes.items()} == shown
