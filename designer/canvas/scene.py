@@ -417,6 +417,8 @@ class PipelineScene(QGraphicsScene):
         for name in self.selected_nodes():
             pos = self.nodes[name].pos()
             moves[name] = (pos.x() + dx, pos.y() + dy)
+        if not moves:
+            return False
         label = "Move node" if len(moves) == 1 else f"Move {len(moves)} nodes"
         return self.push(commands.move_change(self._with_unplaced(moves), label))
 
