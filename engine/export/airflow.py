@@ -311,7 +311,7 @@ class DagWriter:
                 value = str(value) if "memory" in key else int(value)
                 args.append(f"{key}={value!r},")
         args.append(f"application_args={_literal([self._word(w) for w in step.arguments], 8)},")
-        env = {"PIPELOOM_STEP_CONTEXT": context_file}
+        env = {"PIPELOOM_STEP_CONTEXT": context_file, **self._helper_path()}
         if step.python:
             env["PYSPARK_PYTHON"] = step.python
         args.append(f"env_vars={_literal(env, 8)},")
@@ -334,9 +334,15 @@ class DagWriter:
         return [
             f"task_id={step.name!r},",
             f"bash_command={bash!r},",
-            f"env={_literal({'PIPELOOM_STEP_CONTEXT': context_file}, 8)},",
+            f"env={_literal({'PIPELOOM_STEP_CONTEXT': context_file, **self._helper_path()}, 8)},",
             "append_env=True,",
         ]
+
+    def _helper_path(self) -> dict[str, str]:
+        """PYTHONPATH with the copied step helper, when a step uses it."""
+        if not self.plan.helper_dir:
+            return {}
+        return {"PYTHONPATH": f"{{{{ params.code_dir }}}}/{self.plan.helper_dir}"}
 
     def _path(self, loc: Loc) -> str:
         return self._word([loc])

@@ -31,7 +31,9 @@ EXPORT_SETTINGS = {
     "shell": ("computes",),
 }
 # names the exporters write beside the copied code folders
-RESERVED_NAMES = {"environments", "outputs", "contexts", "dags", "pipeline.yml", "run.sh"}
+RESERVED_NAMES = {"environments", "outputs", "pipeloom_step", "pipeline.yml", "run.sh"}
+# the step helper's modules: standard library only, so they run anywhere
+HELPER_MODULES = ("step.py", "stepcontext.py")
 
 
 @dataclass
@@ -67,6 +69,7 @@ class ExportContext:
         self.out_dir = Path(out_dir).resolve()
         self.result = ExportResult(target, self.out_dir)
         self._code_dirs: dict[Path, str] = {}
+        self._helper_dir: str | None = None
 
     # -- warnings ---------------------------------------------------------------------------
     def warn(self, node: str | None, field_: str | None, message: str) -> None:
@@ -147,6 +150,22 @@ class ExportContext:
         self.result.files.extend(p for p in sorted(target.rglob("*")) if p.is_file())
         self._code_dirs[source] = relative
         return relative
+
+    def copy_step_helper(self) -> str:
+        """Pipeloom's step helper (stdlib only) beside the code, so steps that import
+        `engine.step` run where Pipeloom is not installed; the folder to put on PYTHONPATH."""
+        if self._helper_dir is None:
+            engine = Path(__file__).resolve().parents[1]
+            self._helper_dir = "pipeloom_step"
+            package = self.out_dir / self._helper_dir / "engine"
+            package.mkdir(parents=True, exist_ok=True)
+            for name in HELPER_MODULES:
+                shutil.copy2(engine / name, package / name)
+                self.result.files.append(package / name)
+            init = package / "__init__.py"
+            init.write_text('"""Pipeloom\'s step helper, copied by an export."""\n')
+            self.result.files.append(init)
+        return self._helper_dir
 
     def _ignore_for_copy(self, folder: str, names: list[str]) -> set[str]:
         here = Path(folder).resolve()

@@ -24,6 +24,7 @@ from .common import (
     input_context,
     is_uri,
     spark_settings,
+    uses_step_helper,
 )
 
 # roots of symbolic paths
@@ -80,6 +81,7 @@ class LocalPlan:
     parameters: dict[str, tuple[str, Any]]  # parameter -> (variable name, default)
     datasets: dict[str, str]  # registered dataset "NAME@VERSION" -> variable name
     requirements: dict[str, list[str]]  # environment -> pip requirements
+    helper_dir: str | None = None  # the copied step helper (for PYTHONPATH), when a step uses it
 
 
 def plan_local(ctx: ExportContext, computes: dict[str, str] | None = None) -> LocalPlan:
@@ -93,6 +95,8 @@ def plan_local(ctx: ExportContext, computes: dict[str, str] | None = None) -> Lo
     plan = LocalPlan([], parameters, {}, {})
     for node in ctx.steps():
         plan.steps.append(_plan_step(ctx, plan, node, computes, taken))
+        if uses_step_helper(ctx, node):
+            plan.helper_dir = ctx.copy_step_helper()
     return plan
 
 

@@ -114,6 +114,12 @@ def render(ctx: ExportContext, plan: LocalPlan) -> str:
         lines.append(f"{variable}=${{{variable}:-{_quote(_scalar(default))}}}")
     for key, variable in plan.datasets.items():
         lines.append(f'{variable}=${{{variable}:?"set {variable} to the path of dataset {key}"}}')
+    if plan.helper_dir:
+        lines.append(
+            "# Pipeloom's step helper (engine.step), for steps that read their step context"
+        )
+        lines.append(f'PYTHONPATH="$HERE/{plan.helper_dir}${{PYTHONPATH:+:$PYTHONPATH}}"')
+        lines.append("export PYTHONPATH")
     lines.append(PRELUDE)
     lines.append('mkdir -p "$OUTPUT_DIR/.contexts"')
     for i, step in enumerate(plan.steps, 1):

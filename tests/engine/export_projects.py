@@ -146,6 +146,18 @@ def load(path: Path):
     return yamlio.load(path)
 
 
+def python_without_pipeloom() -> str:
+    """The interpreter the test venv was made from: Pipeloom is not installed there, so a
+    step that imports `engine.step` only runs with the helper copy the export ships."""
+    import subprocess
+    import sys
+
+    python = str(Path(sys.base_prefix) / "bin" / "python3")
+    probe = subprocess.run([python, "-c", "import engine"], capture_output=True, cwd="/")
+    assert probe.returncode != 0, f"{python} can import engine: the test would prove nothing"
+    return python
+
+
 def pipeloom_outputs(path: Path) -> dict[str, dict[str, Path]]:
     """Run the pipeline file with Pipeloom's own runner; {step: {output: folder}}."""
     from engine.api_run import submit

@@ -11,7 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from export_projects import fan_project, load, pipeloom_outputs, text_content, titanic_project
+from export_projects import (
+    fan_project,
+    load,
+    pipeloom_outputs,
+    python_without_pipeloom,
+    text_content,
+    titanic_project,
+)
 
 from engine.export import export
 
@@ -113,7 +120,7 @@ def test_script_dag_runs_in_airflow_like_a_pipeloom_run(tmp_path: Path, airflow_
         timeout=600,
     )
     assert migrate.returncode == 0, migrate.stderr[-3000:]
-    conf = {"python": sys.executable}  # the step helper is installed there
+    conf = {"python": python_without_pipeloom()}  # steps import the helper the export ships
     ran = subprocess.run(
         [
             str(airflow_python),

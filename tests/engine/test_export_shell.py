@@ -17,6 +17,7 @@ from export_projects import (
     fan_project,
     load,
     pipeloom_outputs,
+    python_without_pipeloom,
     text_content,
     titanic_project,
 )
@@ -51,7 +52,9 @@ def test_script_is_valid_posix_sh_and_reads_top_down(tmp_path: Path):
 def test_script_steps_match_a_pipeloom_run(tmp_path: Path):
     path = fan_project(tmp_path / "project")
     result = export(load(path), "shell", tmp_path / "out")
-    done = _run_script(result.main_file)
+    assert (result.out_dir / "pipeloom_step" / "engine" / "step.py").is_file()
+    # a Python without Pipeloom: the steps' `from engine.step import context` uses the copy
+    done = _run_script(result.main_file, PYTHON=python_without_pipeloom())
     assert done.returncode == 0, done.stderr[-3000:]
     outputs = result.out_dir / "outputs"
     expected = pipeloom_outputs(path)
