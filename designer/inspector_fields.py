@@ -187,6 +187,7 @@ class IntegerField(FieldEditor):
         self.box.setRange(self.floor, 1_000_000)
         self.box.setSpecialValueText("Default")
         self.box.setAccelerated(True)
+        self.box.lineEdit().setTextMargins(5, 0, 0, 0)  # line up with line edits (QSS can't)
         self._layout.addWidget(self.box)
         self._watch_focus(self.box)
         self.box.valueChanged.connect(
