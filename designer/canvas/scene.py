@@ -37,6 +37,7 @@ class PipelineScene(QGraphicsScene):
     quickAddRequested = Signal(QPointF, str, str, list)  # scene pos, source, output, types
     quickAddUpstreamRequested = Signal(QPointF, str, str)  # scene pos, target, input
     renameStarted = Signal(str)
+    nodeActivated = Signal(str)  # double-click on a node's body (e.g. show the inspector)
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -623,8 +624,10 @@ class PipelineScene(QGraphicsScene):
             item = hit[0]
             if item.title_rect().contains(item.mapFromScene(event.scenePos())):
                 self.start_rename(item.name)
-                event.accept()
-                return
+            else:
+                self.nodeActivated.emit(item.name)
+            event.accept()
+            return
         super().mouseDoubleClickEvent(event)
 
     def _begin_wire_drag(self, source: str, output: str, pos: QPointF, picked) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QMouseEvent, QPainter
-from PySide6.QtWidgets import QApplication, QGraphicsView
+from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
 from engine import changes as ch
 from engine.model import Node
@@ -23,7 +23,7 @@ from .minimap import Minimap
 from .quickadd import QuickAddPopup
 from .rename import RenameEditor
 from .scene import PipelineScene, snap
-from .wires import FAR_LOD
+from .wires import FAR_LOD, WireItem
 
 NODE_TYPE_MIME = "application/x-pipeloom-node-type"  # what the palette drags
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
@@ -79,6 +79,7 @@ class CanvasView(QGraphicsView):
         self._space_held = False
         self._paste_count = 0
         self.quick_add: QuickAddPopup | None = None
+        self.context_menu: QMenu | None = None
         scene.message.connect(self.message)
         scene.quickAddRequested.connect(self._on_wire_dropped)
         scene.quickAddUpstreamRequested.connect(self._on_input_wire_dropped)
@@ -341,6 +342,46 @@ class CanvasView(QGraphicsView):
                 return None
             pos = self.viewport().rect().center()
         return self.mapToScene(pos)
+
+    # -- context menu -------------------------------------------------------------------------------
+    def contextMenuEvent(self, event) -> None:
+        """Right-click: actions on the node or wire under the cursor, else on the canvas."""
+        pos = self.mapToScene(event.pos())
+        scene = self.pipeline_scene
+        hit = scene.port_at(pos)
+        wire = None
+        if hit is None:
+            item = scene.itemAt(pos, self.transform())
+            wire = item if isinstance(item, WireItem) else None
+        menu = QMenu(self)
+        if hit is not None:
+            name = hit[0].name
+            if name not in scene.selected_nodes():
+                scene.select_nodes([name])
+            menu.addAction("Rename", lambda: scene.start_rename(name))
+            menu.addAction("Duplicate", self.duplicate)
+            menu.addAction("Copy", self.copy)
+            menu.addAction("Cut", self.cut)
+            menu.addSeparator()
+            menu.addAction("Delete", self.delete_selection)
+        elif wire is not None:
+            scene.clearSelection()
+            wire.setSelected(True)
+            menu.addAction(f"Disconnect {wire.target}.{wire.input}", self.delete_selection)
+        else:
+            menu.addAction("Add node…", lambda: self.open_quick_add(pos))
+            paste = menu.addAction("Paste", lambda: self.paste(at=pos))
+            data = QGuiApplication.clipboard().mimeData()
+            paste.setEnabled(
+                bool(data and (data.hasFormat(commands.CLIPBOARD_MIME) or data.hasText()))
+            )
+            menu.addSeparator()
+            menu.addAction("Select all", scene.select_all)
+            menu.addAction("Auto-layout", self.auto_layout)
+            menu.addAction("Fit to view", self.fit_to_view)
+        self.context_menu = menu
+        menu.popup(event.globalPos())
+        event.accept()
 
     # -- quick-add --------------------------------------------------------------------------------
     def open_quick_add(

@@ -412,3 +412,42 @@ def test_renaming_and_removing_a_wired_input_updates_its_wire(qtbot):
     doc.undo_stack.undo()
     assert scene.wires[("train", "data")].source == "prep"
     assert scene.nodes["prep"].port("out", "out").connected
+
+
+def _context_menu(view, scene_pos):
+    from PySide6.QtGui import QContextMenuEvent
+
+    local = view.mapFromScene(scene_pos)
+    event = QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, local, view.viewport().mapToGlobal(local)
+    )
+    view.contextMenuEvent(event)
+    menu = view.context_menu
+    return menu, {a.text(): a for a in menu.actions() if a.text()}
+
+
+def test_context_menus_act_on_the_node_wire_or_canvas_under_the_cursor(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    menu, actions = _context_menu(view, body_pos(scene, "report"))
+    assert {"Rename", "Duplicate", "Copy", "Cut", "Delete"} <= set(actions)
+    actions["Duplicate"].trigger()
+    menu.close()
+    assert "report_2" in doc.pipeline.nodes
+    wire = scene.wires[("train", "data")]
+    menu, actions = _context_menu(view, wire.path().pointAtPercent(0.5))
+    actions["Disconnect train.data"].trigger()
+    menu.close()
+    assert doc.pipeline.nodes["train"].input("data").source is None
+    menu, actions = _context_menu(view, QPointF(450, 600))
+    assert {"Add node…", "Paste", "Select all", "Auto-layout", "Fit to view"} <= set(actions)
+    actions["Auto-layout"].trigger()
+    menu.close()
+    assert doc.undo_stack.count() == 3
+
+
+def test_double_click_on_a_node_body_activates_it(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    with qtbot.waitSignal(scene.nodeActivated) as blocker:
+        _double_click(view, body_pos(scene, "train") + QPointF(0, 20))
+    assert blocker.args == ["train"]
+    assert scene.nodes["train"].editor is None
