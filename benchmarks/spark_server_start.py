@@ -5,6 +5,8 @@ of the first query of a fresh client (the first query pays for JIT and class loa
   spark-class      the server started through spark-class (its launcher JVM runs first)
   direct           the cached SparkSubmit JVM command (what Pipeloom does)
   direct+C1        plus -XX:TieredStopAtLevel=1 (client compiler only)
+  direct+C1+SerialGC  plus the serial collector (fewer GC threads on few cores)
+  direct, no Spark UI  spark.ui.enabled=false (no Jetty)
   direct+AppCDS    plus a class-data-sharing archive of the server's classes (made once here:
                    -XX:DumpLoadedClassList, then -Xshare:dump), -XX:SharedArchiveFile
 Usage: .venv/bin/python benchmarks/spark_server_start.py [--rounds 3]
@@ -37,7 +39,9 @@ rows.groupBy("k").agg(F.sum("id")).orderBy("k").collect()
 """
 
 
-def start(options: list[str], via_spark_class: bool) -> tuple[float, float]:
+def start(
+    options: list[str], via_spark_class: bool, conf: dict | None = None
+) -> tuple[float, float]:
     """(seconds to ready, seconds to the end of the first query) for one fresh server."""
     original = spark_launch.jvm_command
     if via_spark_class:
@@ -47,7 +51,7 @@ def start(options: list[str], via_spark_class: bool) -> tuple[float, float]:
             *args,
         ]
     try:
-        server = ConnectServer(ServerKey.of("local[2]", {}, sys.executable), options)
+        server = ConnectServer(ServerKey.of("local[2]", conf or {}, sys.executable), options)
         t0 = time.monotonic()
         server.start()
         url = server.url()
@@ -105,16 +109,18 @@ def main() -> None:
         archive = make_archive(Path(tmp))
         archive_seconds = time.monotonic() - t0
         variants = {
-            "spark-class": ([], True),
-            "direct": ([], False),
-            "direct+C1": (["-XX:TieredStopAtLevel=1"], False),
+            "spark-class": ([], True, None),
+            "direct": ([], False, None),
+            "direct+C1": (["-XX:TieredStopAtLevel=1"], False, None),
+            "direct+C1+SerialGC": (["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"], False, None),
+            "direct, no Spark UI": ([], False, {"spark.ui.enabled": "false"}),
         }
         if archive:
-            variants["direct+AppCDS"] = ([f"-XX:SharedArchiveFile={archive}"], False)
+            variants["direct+AppCDS"] = ([f"-XX:SharedArchiveFile={archive}"], False, None)
         results: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
         for round_no in range(args.rounds):
-            for name, (options, via_spark_class) in variants.items():
-                results[name].append(start(options, via_spark_class))
+            for name, (options, via_spark_class, conf) in variants.items():
+                results[name].append(start(options, via_spark_class, conf))
                 ready, first = results[name][-1]
                 print(f"round {round_no + 1} {name}: ready {ready:.2f}s, first query {first:.2f}s")
     base = statistics.median(r for r, _ in results["spark-class"])

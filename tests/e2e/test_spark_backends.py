@@ -479,3 +479,88 @@ def test_an_sc_master_uses_that_server_with_the_token_from_token_env(
     launch = make_launch(tmp_path, script, [], master=master, token_env="NO_SUCH_TOKEN_VAR")
     with pytest.raises(SparkStepError, match=r"\$NO_SUCH_TOKEN_VAR, which is not set"):
         backend.command(launch, lambda _: None)
+
+
+def _start_service(args: list[str], log: Path, env: dict) -> subprocess.Popen:
+    from engine.backends.connect_server import spark_home
+
+    spark_class = os.path.join(spark_home(), "bin", "spark-class")
+    return subprocess.Popen(
+        [spark_class, *args],
+        stdout=open(log, "wb"),  # noqa: SIM115 - closed with the process
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _wait_for(path: Path, text: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{text!r} not in {path}:\n{path.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.mark.slow
+def test_connect_step_on_a_standalone_cluster(tmp_path):
+    """A spark:// master: the local Connect server becomes that cluster's driver."""
+    from engine.backends.connect_server import server_env
+    from engine.backends.spark_settings import free_port
+    from engine.java import find_java
+
+    env = server_env(sys.executable, find_java())
+    port = free_port()
+    master = _start_service(
+        [
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webui-port",
+            str(free_port()),
+        ],
+        tmp_path / "master.log",
+        env,
+    )
+    worker = None
+    backend = SparkBackend()
+    try:
+        _wait_for(tmp_path / "master.log", "I have been elected leader")
+        worker = _start_service(
+            [
+                "org.apache.spark.deploy.worker.Worker",
+                f"spark://127.0.0.1:{port}",
+                "--host",
+                "127.0.0.1",
+                "--cores",
+                "1",
+                "--memory",
+                "1g",
+                "--webui-port",
+                str(free_port()),
+            ],
+            tmp_path / "worker.log",
+            env,
+        )
+        _wait_for(tmp_path / "worker.log", "Successfully registered with master")
+        source = write_rows(tmp_path / "rows.csv")
+        target = tmp_path / "out"
+        launch = make_launch(
+            tmp_path, GROUP_SCRIPT, [str(source), str(target)], master=f"spark://127.0.0.1:{port}"
+        )
+        run = StepRun(backend, launch).start().wait()
+        assert run.code == 0, run.text()
+        assert read_result(target) == expected_groups(source)
+        assert (
+            "Registered app" in (tmp_path / "master.log").read_text()
+            or "Registering app" in (tmp_path / "master.log").read_text()
+        )
+    finally:
+        backend.close(keep_warm=False)
+        for service in (worker, master):
+            if service is not None:
+                os.killpg(service.pid, signal.SIGTERM)
+                service.wait(30)
