@@ -6,6 +6,9 @@ Pure functions of the pipeline (no Qt items): the scene and view decide *what*, 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import networkx as nx
 
 from engine import changes as ch
@@ -298,6 +301,55 @@ def rename_problem(pipeline: Pipeline, old: str, new: str) -> str | None:
     if new in pipeline.nodes:
         return f"a node named {new!r} already exists"
     return None
+
+
+# -- files dropped from the file manager ----------------------------------------------------------
+
+_FORMATS_BY_SUFFIX = {
+    ".csv": ("csv", None),
+    ".tsv": ("csv", "\t"),
+    ".parquet": ("parquet", None),
+    ".json": ("json", None),
+    ".jsonl": ("json", None),
+    ".orc": ("orc", None),
+    ".txt": ("text", None),
+}
+
+
+def datasets_change(
+    pipeline: Pipeline, paths: list[str], base_dir, position: tuple[float, float]
+) -> tuple[ch.Change | None, list[str]]:
+    """Dataset nodes for files/folders, stacked from `position`, paths relative to base_dir;
+    a known data suffix makes it tabular with that format, anything else a file dataset."""
+    steps, names, taken = [], [], set()
+    for i, raw in enumerate(paths):
+        path = Path(raw)
+        stem = "".join(c if c.isalnum() or c in "_-" else "_" for c in path.stem)
+        if not stem or not (stem[0].isalpha() or stem[0] == "_"):
+            stem = f"data_{stem}"
+        name = pipeline.unique_node_name(stem, taken)
+        taken.add(name)
+        try:
+            rel = os.path.relpath(path, base_dir)
+        except ValueError:  # another drive
+            rel = str(path)
+        fmt, delimiter = _FORMATS_BY_SUFFIX.get(path.suffix.lower(), (None, None))
+        if fmt is None and path.is_dir():
+            fmt = "parquet"  # Spark's usual folder output
+        params: dict = {"kind": "tabular" if fmt else "file", "path": rel}
+        if fmt:
+            params["format.type"] = fmt
+        if fmt == "csv":
+            params["format.header"] = True
+        if delimiter:
+            params["format.delimiter"] = delimiter
+        xy = (position[0], position[1] + i * 120)
+        steps.append(ch.AddNode(Node(name, "dataset", params, position=xy)))
+        names.append(name)
+    if not steps:
+        return None, []
+    label = "Add dataset" if len(names) == 1 else f"Add {len(names)} datasets"
+    return ch.Group(steps, label=label), names
 
 
 # -- clipboard --------------------------------------------------------------------------------

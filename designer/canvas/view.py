@@ -6,24 +6,20 @@ The main window's menu actions call the public methods here (zoom_in, fit_to_vie
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QMouseEvent, QPainter
 from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
-from engine import changes as ch
-from engine.model import Node
 from engine.problems import PipelineError
 
 from . import commands
+from .contextmenu import context_menu
 from .items import GRID
 from .minimap import Minimap
 from .quickadd import QuickAddPopup
 from .rename import RenameEditor
 from .scene import PipelineScene, snap
-from .wires import FAR_LOD, WireItem
+from .wires import FAR_LOD
 
 NODE_TYPE_MIME = "application/x-pipeloom-node-type"  # what the palette drags
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
@@ -37,15 +33,6 @@ _NUDGE = {
 }
 AUTOSCROLL_MARGIN = 28  # px from the edge where a drag starts scrolling the view
 AUTOSCROLL_STEP = 14
-_TABULAR_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".parquet": "parquet",
-    ".json": "json",
-    ".jsonl": "json",
-    ".orc": "orc",
-    ".txt": "text",
-}
 
 
 class CanvasView(QGraphicsView):
@@ -345,42 +332,8 @@ class CanvasView(QGraphicsView):
 
     # -- context menu -------------------------------------------------------------------------------
     def contextMenuEvent(self, event) -> None:
-        """Right-click: actions on the node or wire under the cursor, else on the canvas."""
-        pos = self.mapToScene(event.pos())
-        scene = self.pipeline_scene
-        hit = scene.port_at(pos)
-        wire = None
-        if hit is None:
-            item = scene.itemAt(pos, self.transform())
-            wire = item if isinstance(item, WireItem) else None
-        menu = QMenu(self)
-        if hit is not None:
-            name = hit[0].name
-            if name not in scene.selected_nodes():
-                scene.select_nodes([name])
-            menu.addAction("Rename", lambda: scene.start_rename(name))
-            menu.addAction("Duplicate", self.duplicate)
-            menu.addAction("Copy", self.copy)
-            menu.addAction("Cut", self.cut)
-            menu.addSeparator()
-            menu.addAction("Delete", self.delete_selection)
-        elif wire is not None:
-            scene.clearSelection()
-            wire.setSelected(True)
-            menu.addAction(f"Disconnect {wire.target}.{wire.input}", self.delete_selection)
-        else:
-            menu.addAction("Add node…", lambda: self.open_quick_add(pos))
-            paste = menu.addAction("Paste", lambda: self.paste(at=pos))
-            data = QGuiApplication.clipboard().mimeData()
-            paste.setEnabled(
-                bool(data and (data.hasFormat(commands.CLIPBOARD_MIME) or data.hasText()))
-            )
-            menu.addSeparator()
-            menu.addAction("Select all", scene.select_all)
-            menu.addAction("Auto-layout", self.auto_layout)
-            menu.addAction("Fit to view", self.fit_to_view)
-        self.context_menu = menu
-        menu.popup(event.globalPos())
+        self.context_menu = context_menu(self, self.mapToScene(event.pos()))
+        self.context_menu.popup(event.globalPos())
         event.accept()
 
     # -- quick-add --------------------------------------------------------------------------------
@@ -529,41 +482,13 @@ class CanvasView(QGraphicsView):
     def add_datasets(self, paths: list[str], pos: QPointF) -> list[str]:
         """Dataset nodes for dropped files/folders (paths relative to the pipeline file)."""
         scene = self.pipeline_scene
-        p = scene.document.pipeline
-        base = scene.document.base_dir
-        steps, names, taken = [], [], set()
-        for i, raw in enumerate(paths):
-            path = Path(raw)
-            stem = "".join(ch_ if ch_.isalnum() or ch_ in "_-" else "_" for ch_ in path.stem)
-            if not stem or not (stem[0].isalpha() or stem[0] == "_"):
-                stem = f"data_{stem}"
-            name = p.unique_node_name(stem, taken)
-            taken.add(name)
-            try:
-                rel = os.path.relpath(path, base)
-            except ValueError:
-                rel = str(path)
-            fmt = _TABULAR_SUFFIXES.get(path.suffix.lower())
-            params: dict = {"kind": "tabular" if fmt or path.is_dir() else "file", "path": rel}
-            if fmt:
-                params["format.type"] = fmt
-                if fmt == "csv":
-                    params["format.header"] = True
-            elif path.is_dir():
-                params["format.type"] = "parquet"
-            xy = (snap(pos.x()), snap(pos.y() + i * 120))
-            steps.append(ch.AddNode(Node(name, "dataset", params, position=xy)))
-            names.append(name)
-        label = "Add dataset" if len(names) == 1 else f"Add {len(names)} datasets"
-        if steps and scene.push(ch.Group(steps, label=label)):
+        change, names = commands.datasets_change(
+            scene.document.pipeline, paths, scene.document.base_dir, (snap(pos.x()), snap(pos.y()))
+        )
+        if change is not None and scene.push(change):
             scene.select_nodes(names)
             return names
         return []
 
     def visible_scene_rect(self) -> QRectF:
         return self.mapToScene(self.viewport().rect()).boundingRect()
-
-
-def clipboard_has_fragment() -> bool:
-    data = QApplication.clipboard().mimeData()
-    return data is not None and data.hasFormat(commands.CLIPBOARD_MIME)

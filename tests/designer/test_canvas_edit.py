@@ -183,6 +183,7 @@ def test_file_drop_adds_datasets_relative_to_the_pipeline(qtbot, tmp_path):
     from designer.document import Document
 
     (tmp_path / "sales.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "rates.tsv").write_text("a\tb\n1\t2\n")
     (tmp_path / "events").mkdir()
     doc = Document(Pipeline("p"), path=tmp_path / "pipeline.yaml")
     view = make_canvas(doc)
@@ -194,6 +195,7 @@ def test_file_drop_adds_datasets_relative_to_the_pipeline(qtbot, tmp_path):
         [
             QUrl.fromLocalFile(str(tmp_path / "sales.csv")),
             QUrl.fromLocalFile(str(tmp_path / "events")),
+            QUrl.fromLocalFile(str(tmp_path / "rates.tsv")),
         ]
     )
     event = QDropEvent(
@@ -212,6 +214,9 @@ def test_file_drop_adds_datasets_relative_to_the_pipeline(qtbot, tmp_path):
         "format.header": True,
     }
     assert events.params["path"] == "events"
+    assert doc.pipeline.nodes["rates"].params["format.delimiter"] == "\t"
+    x, y = sales.position
+    assert doc.pipeline.nodes["rates"].position == (x, y + 240)  # stacked below the others
     assert doc.undo_stack.count() == 1
 
 
