@@ -38,6 +38,9 @@ class WindowActions:
         self.canvas_actions: list[QAction] = []  # also added to each canvas view
         files = w.files
         self.new = self._make("&New", files.new, Std.New, "new", "Start a new pipeline")
+        self.new_window = self._make(
+            "New &Window", w.new_window, "Ctrl+Shift+N", None, "Open another window"
+        )
         self.open = self._make(
             "&Open…", lambda: files.open(), Std.Open, "open", "Open a pipeline file"
         )
@@ -149,7 +152,7 @@ class WindowActions:
     def build_menus(self) -> None:
         bar = self.window.menuBar()
         file = bar.addMenu("&File")
-        for a in (self.new, self.open):
+        for a in (self.new, self.new_window, self.open):
             file.addAction(a)
         file.addMenu(self.recent_menu)
         file.addSeparator()

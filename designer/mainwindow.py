@@ -3,7 +3,7 @@ docked around it, menus and toolbar, title with the unsaved mark, state kept in 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow
 
@@ -22,6 +22,8 @@ from designer.theme import ThemeManager, icon
 
 class MainWindow(QMainWindow):
     """One pipeline document in one window."""
+
+    extra_windows: list[MainWindow] = []  # windows opened with File > New Window, kept alive
 
     def __init__(self, dialogs: Dialogs | None = None, recovery_dir=None, parent=None):
         super().__init__(parent)
@@ -278,6 +280,19 @@ class MainWindow(QMainWindow):
         self.files.autosave_timer.stop()
         self.save_window_state()
         event.accept()
+        if self in MainWindow.extra_windows:
+            MainWindow.extra_windows.remove(self)
+            self.deleteLater()
+
+    def new_window(self) -> MainWindow:
+        """Another window with a new pipeline (copy and paste work between windows)."""
+        other = MainWindow(dialogs=type(self.dialogs)(), recovery_dir=self.files.recovery_dir)
+        MainWindow.extra_windows.append(other)
+        geometry = self.geometry()
+        other.resize(geometry.size())
+        other.move(geometry.topLeft() + QPoint(32, 32))
+        other.show()
+        return other
 
     def quit_application(self) -> None:
         QApplication.closeAllWindows()

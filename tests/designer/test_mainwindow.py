@@ -21,8 +21,9 @@ def menu_texts(window) -> dict[str, list[str]]:
 
 def test_menus_hold_the_commands_with_standard_shortcuts(window):
     menus = menu_texts(window)
-    assert menus["File"][:7] == [
+    assert menus["File"][:8] == [
         "New",
+        "New Window",
         "Open…",
         "Open Recent",
         "Save",
@@ -84,16 +85,20 @@ def test_copy_paste_and_duplicate_are_one_step_each(opened, qtbot):
     assert stack.count() == start + 1
 
 
-def test_paste_between_two_windows(opened, qtbot, dialogs, tmp_path):
+def test_paste_between_two_windows(opened, qtbot):
     from designer.mainwindow import MainWindow
 
-    other = MainWindow(dialogs=dialogs, recovery_dir=tmp_path / "rec2")
-    qtbot.addWidget(other)
+    opened.window_actions.new_window.trigger()
+    other = MainWindow.extra_windows[-1]  # closed (and deleted) at the end of the test
+    assert other.isVisible() and other.document is not opened.document
     opened.scene.select_nodes(["titanic"])
     opened.copy()
     (name,) = other.paste()
     assert other.document.pipeline.nodes[name].params["path"] == "data/Titanic.csv"
+    assert name not in opened.document.pipeline.nodes or name == "titanic"
     other.document.undo_stack.setClean()
+    assert other.close()
+    assert other not in MainWindow.extra_windows
 
 
 def test_problems_panel_reveals_and_selects_node(opened, qtbot):
