@@ -63,7 +63,7 @@ def xcb_problem() -> str | None:
     )
     if not uses_xcb:
         return None
-    if not platform and not os.environ.get("DISPLAY"):
+    if not os.environ.get("DISPLAY"):
         return (
             "no display to show the window on (DISPLAY is not set); run it inside a desktop "
             "session, or render with --screenshot OUT.png"

@@ -78,6 +78,7 @@ def test_bad_size_is_a_usage_error(tmp_path):
 def test_missing_xcb_cursor_is_one_clear_line(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":0")
     monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None)
     message = app.xcb_problem()
     assert message and "libxcb-cursor0" in message
@@ -86,6 +87,22 @@ def test_missing_xcb_cursor_is_one_clear_line(monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None)
     assert app.xcb_problem() is None
+
+
+def test_no_display_is_one_clear_line_not_an_abort(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "xcb"
+    env["HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "designer.app", str(PROJECTS / "titanic" / "pipeline.yaml")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0]
 
 
 def test_offscreen_is_chosen_without_a_display(monkeypatch):
