@@ -26,6 +26,9 @@ from .wires import DragWire, WireItem
 SCENE_EXTENT = 200_000.0  # the scene rect: room to pan anywhere
 
 
+MAX_LIT_NODES = 50  # selecting more nodes than this does not highlight their wires
+
+
 class PipelineScene(ModelMirror, QGraphicsScene):
     message = Signal(str)  # a refusal or hint for the status bar
     graphChanged = Signal()  # nodes/wires added, removed or moved (the minimap listens)
@@ -72,10 +75,18 @@ class PipelineScene(ModelMirror, QGraphicsScene):
         self._raised = [i for i in self.selectedItems() if isinstance(i, NodeItem)]
         for item in self._raised:
             item.setZValue(1.0)
+        # selected wires, and the wires of selected nodes, draw highlighted on top
+        lit = [i for i in self.selectedItems() if isinstance(i, WireItem)]
+        if len(self._raised) <= MAX_LIT_NODES:
+            for item in self._raised:
+                lit += [self.wires[k] for k in self._input_wire_keys(item)]
+                lit += [self.wires[k] for k in self._out.get(item.name, ()) if k in self.wires]
+        keep = set(map(id, lit))
         for wire in self._selected_wires:
-            wire.set_selected_look(False)
-        self._selected_wires = [i for i in self.selectedItems() if isinstance(i, WireItem)]
-        for wire in self._selected_wires:
+            if id(wire) not in keep:
+                wire.set_selected_look(False)
+        self._selected_wires = lit
+        for wire in lit:
             wire.set_selected_look(True)
 
     # -- problems and run status --------------------------------------------------------------

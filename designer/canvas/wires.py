@@ -183,7 +183,12 @@ class WireItem(QGraphicsItem):
     def set_selected_look(self, selected: bool) -> None:
         """Unselected wires have no contents of their own: the scene's background draws them
         (cached by the view); a selected one paints its highlight on top."""
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not selected)
+        if self.lit() != selected:
+            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not selected)
+            self.update()
+
+    def lit(self) -> bool:
+        return not bool(self.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if widget is not None and not painter.hasClipping():

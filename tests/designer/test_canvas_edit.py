@@ -456,3 +456,12 @@ def test_double_click_on_a_node_body_activates_it(qtbot):
         _double_click(view, body_pos(scene, "train") + QPointF(0, 20))
     assert blocker.args == ["train"]
     assert scene.nodes["train"].editor is None
+
+
+def test_selecting_a_node_highlights_its_wires(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    scene.select_nodes(["prep"])
+    assert scene.wires[("prep", "table")].lit() and scene.wires[("train", "data")].lit()
+    scene.select_nodes(["report"])
+    assert not scene.wires[("prep", "table")].lit()
+    assert not scene.wires[("train", "data")].lit()
