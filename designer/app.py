@@ -74,7 +74,32 @@ def xcb_problem() -> str | None:
             "(Debian/Ubuntu: sudo apt install libxcb-cursor0), or run with "
             "--screenshot / QT_QPA_PLATFORM=offscreen."
         )
+    if not _x_display_reachable():
+        return (
+            f"cannot connect to the X display {os.environ['DISPLAY']!r}; check DISPLAY (and "
+            "xauth), or render with --screenshot OUT.png"
+        )
     return None
+
+
+def _x_display_reachable() -> bool:
+    """Ask libxcb whether DISPLAY accepts a connection (True when that cannot be checked)."""
+    name = ctypes.util.find_library("xcb")
+    if name is None:
+        return True
+    try:
+        xcb = ctypes.CDLL(name)
+        xcb.xcb_connect.restype = ctypes.c_void_p
+        xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+        xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return True
+    connection = xcb.xcb_connect(None, None)
+    try:
+        return xcb.xcb_connection_has_error(connection) == 0
+    finally:
+        xcb.xcb_disconnect(connection)
 
 
 def render_screenshot(window, out: str, width: int, height: int, select: str | None) -> None:

@@ -83,6 +83,7 @@ def test_missing_xcb_cursor_is_one_clear_line(monkeypatch):
     message = app.xcb_problem()
     assert message and "libxcb-cursor0" in message
     monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
+    monkeypatch.setattr(app, "_x_display_reachable", lambda: True)
     assert app.xcb_problem() is None
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None)
@@ -150,3 +151,16 @@ def test_error_hook_shows_a_dialog(window, dialogs, capsys):
     kind, title, text = dialogs.asked[-1]
     assert (kind, title, text) == ("error", "Unexpected error", "RuntimeError: boom")
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_unreachable_x_display_is_reported(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":97")  # no X server listens here
+    if (
+        app.ctypes.util.find_library("xcb") is None
+        or app.ctypes.util.find_library("xcb-cursor") is None
+    ):
+        pytest.skip("needs libxcb and libxcb-cursor to ask the (absent) server")
+    message = app.xcb_problem()
+    assert message and "cannot connect to the X display ':97'" in message
