@@ -11,7 +11,9 @@ a progress handler that appends JSON lines to the file PIPELOOM_SPARK_PROGRESS n
 import json
 import os
 import runpy
+import signal
 import sys
+import threading
 import time
 
 ARTIFACTS_ENV = "PIPELOOM_SPARK_ARTIFACTS"  # JSON list: snapshot modules zip, py_files
@@ -75,7 +77,24 @@ def start_session():
     progress = os.environ.get(PROGRESS_ENV)
     if progress:
         spark.registerProgressHandler(ProgressWriter(progress))
+    signal.signal(signal.SIGTERM, lambda signum, _frame: _interrupt_and_die(spark, signum))
     return spark
+
+
+def _interrupt_and_die(spark, signum: int) -> None:
+    """Canceled: stop this session's jobs on the server first (they outlive the client)."""
+    worker = threading.Thread(target=_interrupt_quietly, args=(spark,), daemon=True)
+    worker.start()
+    worker.join(1.5)  # the runner escalates to SIGKILL after its grace period anyway
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _interrupt_quietly(spark) -> None:
+    try:
+        spark.interruptAll()
+    except Exception:  # noqa: BLE001 - the process is going away regardless
+        pass
 
 
 def main() -> None:

@@ -298,6 +298,38 @@ def test_cancel_interrupts_the_sessions_jobs(tmp_path, backend):
     assert "finished" not in run.text()
 
 
+def test_killing_a_step_cancels_its_jobs_on_the_server(tmp_path, backend):
+    """The runner's cancel (SIGTERM to the step) also stops the session's server-side jobs."""
+    script = """
+    import time
+    from pyspark.sql import SparkSession, functions as F, types as T
+
+    def slow(x):
+        time.sleep(0.2)
+        return x
+
+    spark = SparkSession.builder.getOrCreate()
+    spark.range(0, 100000, 1, 2).select(F.udf(slow, T.LongType())("id")).collect()
+    """
+    run = StepRun(backend, make_launch(tmp_path, script, [])).start()
+    source = backend.progress_source(run.launch)
+    deadline = time.monotonic() + 120
+    while not source.poll() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    remembered = backend._run(run.launch)
+    offset = remembered.server.log_size()
+    run.process.kill()
+    wanted = "Asked to cancel jobs with tag SparkConnect_OperationTag_User_"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = remembered.server.log_since(offset)
+        if any(wanted in line and remembered.session_id in line for line in lines):
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError("the server kept running the killed step's job")
+
+
 def test_unreachable_connect_master_is_a_clear_error(tmp_path):
     backend = SparkBackend()
     launch = make_launch(tmp_path, "print(1)", [], master="sc://127.0.0.1:9")
