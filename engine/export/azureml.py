@@ -126,10 +126,7 @@ class AzureMLWriter:
     def _pipeline_inputs(self) -> dict[str, Any]:
         inputs: dict[str, Any] = {}
         taken: set[str] = set()
-        for node in self.ctx.datasets():
-            if not self.ctx.pipeline.consumers(node.name):
-                self.ctx.warn(node.name, None, "no step reads this dataset: not exported")
-                continue
+        for node in self.ctx.datasets():  # unread ones too: they are part of the graph
             name = self._name(node.name, taken, node.name, "name", "input")
             self.input_names[node.name] = name
             inputs[name] = self._dataset_input(node)
