@@ -31,6 +31,7 @@ PEERS = {  # open s, repaint ms (fit), peak MB, measured on this machine by the 
     "NodeGraphQt 0.94": (0.94, 21.6, 305),
     "orange-canvas-core": (38.0, 135.0, 396),
 }
+PEERS_FLOOR = (0.04, 8.3, 102)  # the bare scene measured in the same session as the peers
 
 
 def generated_pipeline(count: int = NODES, seed: int = 3):
@@ -248,7 +249,17 @@ def main() -> int:
             [f"{name} (earlier, same machine)", f"{o:.2f} s", f"{r:.1f} ms", "-", "-", f"{m} MB"]
         )
     ngq = PEERS["NodeGraphQt 0.94"]
+    floor = PEERS_FLOOR
+
+    def vs_floor(mine: float, my_floor: float, theirs: float, their_floor: float) -> str:
+        return f"{mine / my_floor:.1f}x vs {theirs / their_floor:.1f}x"
+
     verdict = (
+        "Each measured against the bare scene of its own session (load-independent): open "
+        f"{vs_floor(ours['open_cpu'], bare['open_cpu'], ngq[0], floor[0])}, repaint at fit "
+        f"{vs_floor(ours['fit_cpu'], bare['fit_cpu'], ngq[1], floor[1])}, memory "
+        f"{vs_floor(ours['peak_mb'], bare['peak_mb'], ngq[2], floor[2])} "
+        "(Pipeloom vs NodeGraphQt). "
         f"Against NodeGraphQt (wall): open {ours['open'] / ngq[0]:.2f}x, repaint at fit "
         f"{ours['fit'] * 1000 / ngq[1]:.2f}x, memory {ours['peak_mb'] / ngq[2]:.2f}x "
         "(target: below 1x on all three, aiming at 0.5x). Against the bare scene of this run "
