@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .cli import EXIT_BAD_INPUT, EXIT_OK, load_pipeline, print_problems, summary
 from .problems import PipelineError, Problem
@@ -42,9 +43,31 @@ def validate_file(path: str, strict: bool = False) -> int:
         print(f"{path}: cannot read: {reason}", file=sys.stderr)
         return EXIT_BAD_INPUT
     else:
-        problems = validate(pipeline)
+        problems = validate(pipeline, known_datasets=registered_datasets(pipeline, path))
         counted = f" ({len(pipeline.nodes)} nodes)"
     print_problems(problems, path)
     print(f"{path}: {summary(problems)}{counted}", file=sys.stderr)
     failed = any(p.is_error for p in problems) or (strict and problems)
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def registered_datasets(pipeline, path: str) -> dict[str, set[str]] | None:
+    """Dataset versions registered in the project's run store, when the pipeline reads any;
+    no store yet means none are registered (as a run would find)."""
+    if not any(
+        node.type == "dataset" and node.params.get("from") for node in pipeline.nodes.values()
+    ):
+        return None
+    db = Path(path).resolve().parent / ".pipeloom" / "runs.db"
+    if not db.is_file():
+        return {}
+    from .store import RunStore
+
+    store = RunStore(db.parent)
+    try:
+        known: dict[str, set[str]] = {}
+        for version in store.datasets():
+            known.setdefault(version.name, set()).add(str(version.version))
+        return known
+    finally:
+        store.close()

@@ -181,3 +181,20 @@ def test_validate_and_show_import_neither_spark_nor_pandas(command):
     assert f"engine.cli_{command}" in loaded
     other = "engine.cli_show" if command == "validate" else "engine.cli_validate"
     assert other not in loaded  # only the chosen command's module is imported
+
+
+def test_dataset_references_are_checked_against_the_project_store(project):
+    from engine.store import RunStore
+
+    edit(project, "    path: data/Titanic.csv\n", "    from: dataset:passengers@2\n")
+    done = pipeloom("validate", str(project))
+    assert done.returncode == 2
+    assert ": titanic.from: no registered dataset 'passengers'" in done.stdout
+    store = RunStore(project.parent / ".pipeloom")
+    store.register_dataset("passengers", str(project.parent / "data"), None, None, None)
+    done = pipeloom("validate", str(project))
+    assert "dataset 'passengers' has no version '2' (versions: 1)" in done.stdout
+    store.register_dataset("passengers", str(project.parent / "data"), None, None, None)
+    store.close()
+    done = pipeloom("validate", str(project))
+    assert done.returncode == 0, done.stdout + done.stderr
