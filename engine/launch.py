@@ -35,16 +35,18 @@ class StepLaunches:
 
     def build(
         self, step: StepPlan, workdir: Path, code: Path, done: dict[str, dict[str, str]]
-    ) -> tuple[StepLaunch, dict[str, tuple[str, str]]]:
+    ) -> tuple[StepLaunch, dict[str, tuple[str, str, bool]]]:
         """The launch of `step`; `done` holds the outputs of the steps it reads from.
 
-        Returns it with the mounted inputs' (location, fingerprint before the step).
+        Returns it with the mounted inputs' (location, fingerprint before the step, whether
+        the data is a dataset whose digests are worth caching in the store).
         """
         plan, run_id = self.plan, self.run_id
         python = self.python_for(step)
         hasher = Hasher(self.store)
+        fresh = Hasher()  # outputs of this run's steps: new files, nothing to find in a cache
         inputs: dict[str, InputInfo] = {}
-        mounted: dict[str, tuple[str, str]] = {}
+        mounted: dict[str, tuple[str, str, bool]] = {}
         for inp in step.inputs:
             location = inp.location
             if inp.source_is_step and location is None:
@@ -54,7 +56,8 @@ class StepLaunches:
             if inp.mode == "download" and not uri:
                 location = str(copy_into(Path(location), workdir / "inputs" / inp.name))
             elif inp.mode == "mount" and not uri:
-                mounted[inp.name] = (location, hasher.data(location))
+                digests = fresh if inp.source_is_step else hasher
+                mounted[inp.name] = (location, digests.data(location), not inp.source_is_step)
             p = Path(location)
             inputs[inp.name] = InputInfo(
                 name=inp.name,
@@ -134,12 +137,12 @@ class StepLaunches:
             raise result
         return result
 
-    def check_mounts(self, mounted: dict[str, tuple[str, str]]) -> None:
-        hasher = Hasher(self.store)
+    def check_mounts(self, mounted: dict[str, tuple[str, str, bool]]) -> None:
+        hasher, fresh = Hasher(self.store), Hasher()
         changed = []
-        for name, (location, before) in mounted.items():
+        for name, (location, before, cached) in mounted.items():
             try:
-                after = hasher.data(location)
+                after = (hasher if cached else fresh).data(location)
             except FileNotFoundError:
                 after = None
             if after != before:

@@ -419,7 +419,7 @@ class Runner:
                     raise _StepFailed(f"exited with code {code_}")
                 self._launches.check_mounts(mounted)
                 self._commit(step, note)
-                self._finish_step(name, Status.COMPLETED)
+                self._finish_step(name, Status.COMPLETED, outputs=self._outputs[name])
             except _Canceled:
                 plan.datastore.discard(self.run_id, name)
                 note("canceled")
@@ -465,7 +465,6 @@ class Runner:
             self.run_id, step.name, [o.name for o in step.outputs]
         )
         self._outputs[step.name] = {k: str(v) for k, v in final.items()}
-        self.store.update_child(self.run_id, step.name, outputs=self._outputs[step.name])
         self._deliver(step, self._outputs[step.name], note, reused=False)
 
     def _deliver(
@@ -514,7 +513,13 @@ class Runner:
         )
         self._emit(StatusChanged(self.run_id, step, status, time.time(), message))
 
-    def _finish_step(self, step: str, status: Status, message: str | None = None) -> None:
+    def _finish_step(
+        self,
+        step: str,
+        status: Status,
+        message: str | None = None,
+        outputs: dict[str, str] | None = None,
+    ) -> None:
         """Set a final status once; later calls (an abandoned step's thread) change nothing."""
         with self._cond:
             if self.statuses.get(step, Status.NOT_STARTED).finished:
@@ -522,9 +527,10 @@ class Runner:
             now = time.time()
             self.ended[step] = now
             duration = now - self.started.get(step, now)
-            self._set_status(
-                step, status, message, store_fields={"ended": now, "duration": duration}
-            )
+            fields: dict[str, Any] = {"ended": now, "duration": duration}
+            if outputs is not None:
+                fields["outputs"] = outputs
+            self._set_status(step, status, message, store_fields=fields)
             self._just_finished.append(step)
             self._cond.notify_all()
 
