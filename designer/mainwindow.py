@@ -20,6 +20,33 @@ from designer.problems_panel import ProblemsPanel
 from designer.theme import ThemeManager, icon
 
 
+class EmptyCanvasHint(QLabel):
+    """What to do first, centred on an empty canvas; clicks and drops pass through."""
+
+    def __init__(self, view: CanvasView):
+        super().__init__(view.viewport())
+        self.setObjectName("emptyCanvasHint")
+        self.setText(
+            "<p style='font-size:13pt; font-weight:600'>An empty pipeline</p>"
+            "<p>Drag a node type from <b>Nodes</b>, drop a CSV or Parquet file here,<br>"
+            "or press <b>Tab</b> to search for a node type.</p>"
+        )
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        view.viewport().installEventFilter(self)
+        self._centre()
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == event.Type.Resize:
+            self._centre()
+        return False
+
+    def _centre(self) -> None:
+        self.adjustSize()
+        area = self.parentWidget().rect()
+        self.move(area.center().x() - self.width() // 2, area.center().y() - self.height() // 2)
+
+
 class MainWindow(QMainWindow):
     """One pipeline document in one window."""
 
@@ -112,6 +139,8 @@ class MainWindow(QMainWindow):
         self.view.zoomChanged.connect(self._show_zoom)
         self.view.addActions(self.window_actions.canvas_actions)
         self.setCentralWidget(self.view)
+        self.empty_hint = EmptyCanvasHint(self.view)
+        document.modelEvent.connect(self._on_model_event)
         if old_view is not None:
             old_view.deleteLater()
         self.scene.selectionChanged.connect(self._on_selection)
@@ -131,11 +160,17 @@ class MainWindow(QMainWindow):
         if old_scene is not None:
             old_scene.deleteLater()
         self.setWindowModified(document.modified)
+        self.empty_hint.setVisible(not document.pipeline.nodes)
         self.update_title()
         self._on_selection()
         document.validate_now()
         self.zoom_fit()
+        self._show_zoom(self.view.zoom())
         self.view.setFocus()  # canvas shortcuts work right after opening
+
+    def _on_model_event(self, event) -> None:
+        if event.kind in ("node_added", "node_removed"):
+            self.empty_hint.setVisible(not self.document.pipeline.nodes)
 
     def update_title(self, _path: str = "") -> None:
         self.setWindowTitle(f"{self.document.display_name()}[*] — Pipeloom")

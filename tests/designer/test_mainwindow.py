@@ -241,3 +241,12 @@ def test_status_bar_shows_zoom(opened):
     assert window.zoom_label.text() == "100%"
     window.zoom_in()
     assert window.zoom_label.text() == f"{window.view.zoom() * 100:.0f}%" != "100%"
+
+
+def test_empty_canvas_shows_what_to_do_first(window, qtbot):
+    assert window.empty_hint.isVisible()
+    assert "Drag a node type" in window.empty_hint.text()
+    assert window.add_node_at_center("dataset")
+    assert not window.empty_hint.isVisible()
+    window.document.undo_stack.undo()
+    assert window.empty_hint.isVisible()
