@@ -48,7 +48,7 @@ class Datastore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.root / "tmp" / run_id / step / output, dest)
             final[output] = dest
-        self.discard(run_id, step)
+        # the emptied temp folder goes with the run's (discard_run): removing a folder costs ms
         return final
 
     def temp_output_path_exists(self, run_id: str, step: str, output: str) -> bool:

@@ -543,6 +543,7 @@ class Runner:
         else:
             status = Status.COMPLETED
         self.store.finish_run(run_id, status)
+        self.plan.datastore.discard_run(run_id)
         lock.release()
         self._close_backends()
         summary = RunSummary(run_id, status, time.time() - t0, self._step_summaries())
@@ -558,6 +559,8 @@ class Runner:
             if running.process is not None:
                 running.process.kill()
         _quietly(self.store.finish_run, run_id, Status.FAILED, "the runner failed")
+        if self.plan is not None:
+            self.plan.datastore.discard_run(run_id)
         lock.release()
         self._close_backends()
 
