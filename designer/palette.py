@@ -6,11 +6,15 @@ double-click or Enter asks the window to add one at the centre of the view.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QIcon, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QLineEdit,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -32,6 +36,63 @@ def matches(spec: registry.NodeSpec, text: str) -> bool:
     return all(word in haystack for word in text.lower().split())
 
 
+SUMMARIES = {  # one short line under each type's title; the tooltip has the full description
+    "dataset": "CSV, Parquet, a folder",
+    "spark-step": "PySpark on Spark",
+    "script-step": "Python on a CPU pool",
+}
+
+
+class _TypeDelegate(QStyledItemDelegate):
+    """Type entries as icon, title and a muted summary line; category rows stay plain."""
+
+    def sizeHint(self, option, index):
+        size = super().sizeHint(option, index)
+        if index.data(TYPE_ROLE):
+            size.setHeight(option.fontMetrics.height() * 2 + 14)
+        return size
+
+    def paint(self, painter, option, index) -> None:
+        node_type = index.data(TYPE_ROLE)
+        if not node_type:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text, opt.text = opt.text, ""
+        opt.icon = QIcon()
+        widget = option.widget
+        style = widget.style() if widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        rect = option.rect.adjusted(6, 0, -6, 0)
+        icon_size = 26
+        icon_rect = QRect(rect.left(), rect.center().y() - icon_size // 2, icon_size, icon_size)
+        index.data(Qt.ItemDataRole.DecorationRole).paint(painter, icon_rect)
+        text_left = icon_rect.right() + 10
+        line = option.fontMetrics.height()
+        title_rect = QRect(text_left, rect.center().y() - line, rect.right() - text_left, line)
+        summary_rect = title_rect.translated(0, line + 1)
+        pal = option.palette
+        painter.save()
+        painter.setPen(pal.color(QPalette.ColorRole.Text))
+        painter.drawText(
+            title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
+        )
+        small = QFont(option.font)
+        small.setPointSizeF(option.font.pointSizeF() * 0.86)
+        painter.setFont(small)
+        painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+        summary = QFontMetrics(small).elidedText(
+            SUMMARIES.get(node_type) or registry.spec(node_type).description,
+            Qt.TextElideMode.ElideRight,
+            summary_rect.width(),
+        )
+        painter.drawText(
+            summary_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, summary
+        )
+        painter.restore()
+
+
 class _NodeTypeTree(QTreeWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -42,7 +103,7 @@ class _NodeTypeTree(QTreeWidget):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setUniformRowHeights(True)
+        self.setItemDelegate(_TypeDelegate(self))
 
     def startDrag(self, _actions) -> None:
         # copy only: a "move" drop (Shift held) would make the view delete the dragged entry
