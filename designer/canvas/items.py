@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QFont,
+    QFontMetricsF,
     QPainter,
     QPainterPath,
     QStaticText,
@@ -23,7 +24,17 @@ from engine import registry
 from engine.model import Node, Pipeline, output_kind, output_names
 from engine.problems import Problem
 
-from .paints import ICON_SIZE, Paints, advance, fonts, metrics, node_icon, paints, static_text
+from .paints import (
+    ICON_SIZE,
+    Paints,
+    advance,
+    fonts,
+    metrics,
+    node_icon,
+    overview_font,
+    paints,
+    static_text,
+)
 
 GRID = 20.0
 PORT_RADIUS = 5.0
@@ -32,7 +43,8 @@ ROW_H = 22.0
 MIN_WIDTH = 180.0
 MAX_WIDTH = 300.0
 BOTTOM_PAD = 10.0
-LOD_SIMPLE = 0.4  # below this zoom: a plain rounded rect, no text or ports
+LOD_SIMPLE = 0.4  # below this zoom: the node's outline filled, no text or ports
+LOD_BLOCK = 0.2  # below this zoom: a plain rect
 PORT_HIT = 11.0  # how far from a port's centre a press still picks it
 
 _SHAPE_RADIUS = {"dataset": 14.0, "spark-step": 6.0}
@@ -115,6 +127,7 @@ class NodeItem(QGraphicsItem):
         self._title = QStaticText()
         self._subtitle = QStaticText()
         self._texts: tuple[str, str] | None = None  # title and subtitle, elided
+        self._overview: QStaticText | None = None  # the name, large, for zoomed-out views
         self._texts_ready = False
         self._problems: list[Problem] = []
         self._port_problems: set[tuple[str, str]] = set()
@@ -181,6 +194,7 @@ class NodeItem(QGraphicsItem):
             sub = fm_small.elidedText(sub, Qt.TextElideMode.ElideMiddle, width - 24)
         self._texts = (title, sub)
         self._texts_ready = False
+        self._overview = None
         self.ports = []
         text_h = fm_small.height()
         for i, (name, kind, connected) in enumerate(ins):
@@ -203,6 +217,13 @@ class NodeItem(QGraphicsItem):
             )
         self.setToolTip(self._tooltip(node))
         self.update()
+
+    def _overview_text(self) -> QStaticText:
+        font = overview_font()
+        text = QFontMetricsF(font).elidedText(
+            self.name, Qt.TextElideMode.ElideMiddle, self._rect.width() - 16
+        )
+        return static_text(text, font)
 
     def _prepare_texts(self) -> None:
         title_font, small_font, _ = fonts()
@@ -305,10 +326,25 @@ class NodeItem(QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         kind = self.node_type if self.node_type in pt.accent else "unknown"
-        if lod < LOD_SIMPLE:
+        if lod < LOD_SIMPLE:  # the node's shape in its kind's colour; a plain block when tiny
             painter.setPen(pt.selected if selected else pt.no_pen)
             painter.setBrush(pt.accent[kind])
-            painter.drawRect(self._rect)
+            if lod < LOD_BLOCK:
+                painter.drawRect(self._rect)
+                return
+            painter.drawPath(self._body)
+            if self._overview is None:
+                self._overview = self._overview_text()
+            painter.setFont(overview_font())
+            painter.setPen(pt.overview_text)
+            size = self._overview.size()
+            painter.drawStaticText(
+                QPointF(
+                    (self._rect.width() - size.width()) / 2,
+                    (self._rect.height() - size.height()) / 2,
+                ),
+                self._overview,
+            )
             return
         painter.setPen(pt.no_pen)
         painter.setBrush(pt.shadow)

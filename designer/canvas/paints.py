@@ -36,6 +36,19 @@ def fonts() -> tuple[QFont, QFont, QFont]:
     return _FONTS
 
 
+_OVERVIEW_FONT: QFont | None = None
+
+
+def overview_font() -> QFont:
+    """Names drawn large on the plain blocks of a zoomed-out graph, to find one's way."""
+    global _OVERVIEW_FONT
+    if _OVERVIEW_FONT is None:
+        _OVERVIEW_FONT = QFont()
+        _OVERVIEW_FONT.setPixelSize(30)
+        _OVERVIEW_FONT.setWeight(QFont.Weight.Bold)
+    return _OVERVIEW_FONT
+
+
 _METRICS: tuple[QFontMetricsF, QFontMetricsF] | None = None
 
 
@@ -133,6 +146,7 @@ class Paints:
         self.warning = QBrush(QColor(c.warning))
         self.error_pen = QPen(QColor(c.error), 2.0)
         self.white = QPen(QColor("#ffffff"))
+        self.overview_text = QPen(QColor(255, 255, 255, 235))
         self.status = {k: QBrush(QColor(v)) for k, v in c.status.items()}
         self.no_pen = QPen(Qt.PenStyle.NoPen)
 

@@ -237,11 +237,11 @@ def test_theme_switch_repaints_with_the_dark_palette(qtbot):
 
 def test_far_zoom_draws_simplified_nodes(qtbot):
     doc, view, scene, _ = open_canvas(qtbot)
-    view.set_zoom(0.2)
+    view.set_zoom(0.15)
     view.centerOn(scene.nodes["prep"].sceneBoundingRect().center())
     image = view.grab().toImage()
     centre = view.mapFromScene(scene.nodes["prep"].sceneBoundingRect().center())
-    # at 20% a node is a solid block of its kind's accent colour
+    # at 15% a node is a solid block of its kind's accent colour
     assert image.pixelColor(centre.x(), centre.y()).name() == style.LIGHT.accent("spark-step")
 
 
@@ -465,3 +465,19 @@ def test_selecting_a_node_highlights_its_wires(qtbot):
     scene.select_nodes(["report"])
     assert not scene.wires[("prep", "table")].lit()
     assert not scene.wires[("train", "data")].lit()
+
+
+def test_zoomed_out_nodes_show_their_names_large(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    view.set_zoom(0.3)
+    view.centerOn(scene.nodes["train"].sceneBoundingRect().center())
+    image = view.grab().toImage()
+    rect = view.mapFromScene(scene.nodes["train"].sceneBoundingRect()).boundingRect()
+    accent = style.LIGHT.accent("script-step")
+    colours = [
+        image.pixelColor(x, y)
+        for x in range(rect.left() + 8, rect.right() - 8)
+        for y in range(rect.top() + 6, rect.bottom() - 4)
+    ]
+    assert accent in {c.name() for c in colours}
+    assert any(c.lightness() > 230 for c in colours)  # the white name on the kind's colour
