@@ -481,3 +481,22 @@ def test_zoomed_out_nodes_show_their_names_large(qtbot):
     ]
     assert accent in {c.name() for c in colours}
     assert any(c.lightness() > 230 for c in colours)  # the white name on the kind's colour
+
+
+def test_space_drag_pans_and_rubber_band_selects(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    view.setFocus()
+    before = view.mapToScene(QPoint(100, 100))
+    QTest.keyPress(view, Qt.Key.Key_Space)
+    start = view.mapToScene(QPoint(500, 700))
+    drag(view, start, start + QPointF(-100, -50), steps=1)  # one move: the view moves under it
+    QTest.keyRelease(view, Qt.Key.Key_Space)
+    after = view.mapToScene(QPoint(100, 100))
+    assert round(after.x() - before.x()) == 100 and round(after.y() - before.y()) == 50
+    assert scene.selected_nodes() == [] and doc.undo_stack.count() == 0
+    # a left drag on empty canvas draws a rubber band selecting what it touches
+    top_left = scene.nodes["prep"].sceneBoundingRect().topLeft() - QPointF(20, 30)
+    corner = scene.nodes["train"].sceneBoundingRect().center()
+    drag(view, top_left, corner, steps=6)
+    assert scene.selected_nodes() == ["prep", "train"]
+    assert doc.undo_stack.count() == 0
