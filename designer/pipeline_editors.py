@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -24,11 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from designer.document import Document
-from designer.inspector_fields import format_scalar, parse_scalar
+from designer.inspector_fields import FieldContext, format_scalar, parse_scalar
+from designer.inspector_lists import ListField
 from designer.theme import bind_icon
 from engine import changes as ch
 from engine.model import Compute, Environment, Event, Parameter, valid_name
-from engine.registry import COMPUTE_TYPES, PARAMETER_TYPES
+from engine.registry import COMPUTE_TYPES, PARAMETER_TYPES, ParamSpec
 
 
 @dataclass(frozen=True)
@@ -165,20 +167,77 @@ class SectionTable(QWidget):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
-        layout = QVBoxLayout(self)
+        column = QVBoxLayout()
+        column.setSpacing(4)
+        column.addWidget(self.table)
+        column.addLayout(buttons)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(4)
-        layout.addWidget(self.table)
-        layout.addLayout(buttons)
+        layout.setSpacing(12)
+        layout.addLayout(column, 3)
+        self.pip_editor: ListField | None = None
+        if section == "environments":
+            self.pip_editor = self._pip_editor()
+            self.pip_title = QLabel("PIP PACKAGES")
+            self.pip_title.setObjectName("sectionTitle")
+            details = QVBoxLayout()
+            details.setSpacing(4)
+            details.addWidget(self.pip_title)
+            details.addWidget(self.pip_editor)
+            details.addStretch(1)
+            layout.addLayout(details, 2)
+            self.table.currentCellChanged.connect(lambda *_: self._show_pip())
         self._filling = False
         self.table.itemChanged.connect(self._on_item_changed)
         self.add_button.clicked.connect(self.add_entry)
         self.remove_button.clicked.connect(self.remove_selected)
 
+    def _pip_editor(self) -> ListField:
+        """The selected environment's pip packages, one per row (add, remove, reorder)."""
+        spec = ParamSpec(
+            "pip", "list", "Pip packages", "One requirement per row, e.g. scikit-learn>=1.4."
+        )
+        context = FieldContext(
+            pipeline=lambda: self._document().pipeline,
+            node=lambda: None,
+            base_dir=lambda _param: self._document().base_dir,
+            dialogs=lambda: None,
+        )
+        editor = ListField(spec, context)
+        editor.setEnabled(False)
+        editor.edited.connect(self._on_pip_edited)
+        return editor
+
+    def selected_name(self) -> str | None:
+        row = self.table.currentRow()
+        item = self.table.item(row, 0) if row >= 0 else None
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def _show_pip(self) -> None:
+        name = self.selected_name()
+        entry = self.entries().get(name) if name else None
+        self.pip_editor.setEnabled(entry is not None)
+        self.pip_title.setText(f"PIP PACKAGES OF {name.upper()}" if entry else "PIP PACKAGES")
+        self.pip_editor.set_value(entry.pip if entry is not None else [])
+
+    def _on_pip_edited(self, packages) -> None:
+        name = self.selected_name()
+        if name is None:
+            return
+        entry = copy.deepcopy(self.entries()[name])
+        entry.pip = [str(p) for p in packages or [] if str(p).strip()]
+        if entry.pip != self.entries()[name].pip:
+            self._document().push(
+                ch.SetEntry("environments", name, entry),
+                f"Edit {name} packages",
+                merge_key=("environments", name, "pip"),
+            )
+
     def entries(self) -> dict:
         return getattr(self._document().pipeline, self.section)
 
     def refresh(self) -> None:
+        selected = self.selected_name()
         self._filling = True
         self.table.setRowCount(0)
         for name, entry in self.entries().items():
@@ -190,7 +249,12 @@ class SectionTable(QWidget):
                 item.setToolTip(col.help)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
+        names = list(self.entries())
+        if selected in names:
+            self.table.setCurrentCell(names.index(selected), 0)
         self._filling = False
+        if self.pip_editor is not None:
+            self._show_pip()
 
     @staticmethod
     def _display(entry, col: Column) -> str:

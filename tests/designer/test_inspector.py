@@ -299,6 +299,25 @@ def test_pipeline_editors_show_entries(opened, qtbot):
     assert table.item(0, 1).text() == "numpy>=1.26 pandas>=2.2 pyarrow>=15"
 
 
+def test_environment_packages_are_a_list(opened, qtbot):
+    window = opened
+    envs = window.pipeline_panel.tables["environments"]
+    env = window.document.pipeline.environments["trainenv"]
+    envs.table.setCurrentCell(0, 0)
+    pip = envs.pip_editor
+    assert pip.isEnabled() and pip.value() == ["numpy>=1.26", "pandas>=2.2", "pyarrow>=15"]
+    pip.list.setCurrentRow(2)
+    pip.insert_values(["scikit-learn>=1.4"])
+    assert window.document.pipeline.environments["trainenv"].pip[-1] == "scikit-learn>=1.4"
+    pip.list.setCurrentRow(0)
+    pip.remove_item()
+    assert window.document.pipeline.environments["trainenv"].pip[0] == "pandas>=2.2"
+    window.document.undo_stack.undo()  # one step per burst of list edits
+    qtbot.wait(5)
+    assert window.document.pipeline.environments["trainenv"].pip == env.pip
+    assert pip.value() == env.pip
+
+
 def test_pipeline_editors_parameters_rename_rewrites_templates(opened, qtbot):
     window = opened
     table = window.pipeline_panel.tables["parameters"]
