@@ -8,7 +8,8 @@ For the main window:
 - view: zoom_in, zoom_out, reset_zoom, set_zoom, fit_to_view, reveal_node(name), copy, cut,
   paste(at=None), duplicate, delete_selection, auto_layout, open_quick_add(scene_pos).
 - scene: selected_nodes, selected_wires, select_nodes, select_all, add_node(type, pos),
-  start_rename(name), set_run_status(node, status), clear_run_status, selectionChanged,
+  start_rename(name), set_run_status(node, status),
+  set_run_progress(node, 0..1 | None), clear_run_status, selectionChanged,
   nodeActivated(name) on a double-click of a node's body.
 - style.set_canvas_theme("light" | "dark") switches the canvas colours.
 Keys on the canvas: Tab quick-add, Delete/Backspace, F2 rename, arrows nudge (Shift: x5),

@@ -133,6 +133,7 @@ class NodeItem(QGraphicsItem):
         self._port_problems: set[tuple[str, str]] = set()
         self._status: str | None = None
         self._status_text = QStaticText()
+        self._progress: float | None = None
         self._marks: dict[tuple[str, str], str] = {}  # port -> "ok" | "refused" | "target"
         self._body_mark: str | None = None
         self.editor: QGraphicsTextItem | None = None
@@ -270,6 +271,16 @@ class NodeItem(QGraphicsItem):
     def run_status(self) -> str | None:
         return self._status
 
+    def set_run_progress(self, fraction: float | None) -> None:
+        """A thin bar along the node's bottom edge (0..1, e.g. Spark stages done); None hides."""
+        fraction = None if fraction is None else max(0.0, min(1.0, float(fraction)))
+        if fraction != self._progress:
+            self._progress = fraction
+            self.update()
+
+    def run_progress(self) -> float | None:
+        return self._progress
+
     def set_marks(self, marks: dict[tuple[str, str], str], body: str | None = None) -> None:
         if marks != self._marks or body != self._body_mark:
             self._marks = marks
@@ -385,6 +396,14 @@ class NodeItem(QGraphicsItem):
             self._paint_ports(painter, pt, labels=False)
         else:
             self._paint_ports(painter, pt, labels=True)
+        if self._progress is not None:
+            r = self._rect
+            painter.setPen(pt.no_pen)
+            painter.setBrush(pt.status["Running"])
+            inset = _CHAMFER if kind == "script-step" else 8.0
+            painter.drawRect(
+                QRectF(inset, r.height() - 3, (r.width() - 2 * inset) * self._progress, 3)
+            )
         if self._status:
             self._paint_status(painter, pt, badge_font)
         if self._problems:

@@ -107,10 +107,18 @@ class PipelineScene(ModelMirror, QGraphicsScene):
         if item is not None:
             item.set_run_status(status)
 
+    def set_run_progress(self, node: str, fraction: float | None) -> None:
+        item = self.nodes.get(node)
+        if item is not None:
+            item.set_run_progress(fraction)
+
     def clear_run_status(self) -> None:
+        """Forget every status pill and progress bar (a new run starts)."""
         for item in self.nodes.values():
             if item.run_status() is not None:
                 item.set_run_status(None)
+            if item.run_progress() is not None:
+                item.set_run_progress(None)
 
     def _on_theme_changed(self) -> None:
         self._background.theme_changed()

@@ -151,12 +151,20 @@ def test_problems_show_as_badges_on_nodes_and_ports(qtbot):
     assert ("in", "extra") in scene.nodes["train"]._port_problems  # unconnected input
 
 
-def test_run_status_hook(qtbot):
+def test_run_status_and_progress_hooks(qtbot):
     doc, view, scene, _ = open_canvas(qtbot)
+    item = scene.nodes["prep"]
+    bottom = view.mapFromScene(
+        item.mapToScene(QPointF(item.rect().width() / 2, item.rect().height() - 1.5))
+    )
+    before = view.grab().toImage().pixelColor(bottom).name()
     scene.set_run_status("prep", "Running")
-    assert scene.nodes["prep"].run_status() == "Running"
+    scene.set_run_progress("prep", 0.75)
+    assert item.run_status() == "Running" and item.run_progress() == 0.75
+    after = view.grab().toImage().pixelColor(bottom).name()
+    assert before != after and after == style.LIGHT.status["Running"]
     scene.clear_run_status()
-    assert scene.nodes["prep"].run_status() is None
+    assert item.run_status() is None and item.run_progress() is None
 
 
 def test_palette_drop_creates_a_node_where_it_is_dropped(qtbot):
