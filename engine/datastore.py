@@ -2,12 +2,13 @@
 
 Layout under the pipeline's datastore folder:
     runs/<run>/<step>/<output>   completed outputs
-    tmp/<run>/<step>/<output>    where a running step writes (moved into runs/ on success)
+    tmp/<run>/<step>.<output>    where a running step writes (moved into runs/ on success)
     <destination>                published copies (`destination:` of an output)
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -26,18 +27,21 @@ class Datastore:
     def output_path(self, run_id: str, step: str, output: str) -> Path:
         return self.root / "runs" / run_id / step / output
 
+    def _temp(self, run_id: str, step: str, output: str) -> Path:
+        # flat: <step>.<output> (names have no dots); per-step folders would cost a rmdir each
+        return self.root / "tmp" / run_id / f"{step}.{output}"
+
     def temp_output_path(self, run_id: str, step: str, output: str) -> Path:
         """A path that does not exist yet, in a folder that does."""
-        folder = self.root / "tmp" / run_id / step
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / output
+        path = self._temp(run_id, step, output)
+        path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() or path.is_symlink():
             _remove(path)
         return path
 
     def commit_outputs(self, run_id: str, step: str, outputs: list[str]) -> dict[str, Path]:
         """Move a completed step's outputs into runs/; raises when one was not written."""
-        missing = [o for o in outputs if not self.temp_output_path_exists(run_id, step, o)]
+        missing = [o for o in outputs if not self._temp(run_id, step, o).exists()]
         if missing:
             raise PipelineError(
                 f"step {step!r} completed but did not write its output(s) {', '.join(missing)}"
@@ -46,27 +50,18 @@ class Datastore:
         for output in outputs:
             dest = self.output_path(run_id, step, output)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.root / "tmp" / run_id / step / output, dest)
+            os.replace(self._temp(run_id, step, output), dest)
             final[output] = dest
-        # the emptied temp folder goes with the run's (discard_run): removing a folder costs ms
         return final
 
-    def temp_output_path_exists(self, run_id: str, step: str, output: str) -> bool:
-        return (self.root / "tmp" / run_id / step / output).exists()
-
     def discard(self, run_id: str, step: str) -> None:
-        """Remove whatever a failed or canceled step left in its temp folder."""
-        folder = self.root / "tmp" / run_id / step
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-        run_tmp = self.root / "tmp" / run_id
-        try:
-            run_tmp.rmdir()
-        except OSError:
-            pass
+        """Remove whatever a failed or canceled step left in the run's temp folder."""
+        folder = self.root / "tmp" / run_id
+        for path in folder.glob(f"{glob.escape(step)}.*") if folder.exists() else []:
+            _remove(path)
 
     def discard_run(self, run_id: str) -> None:
-        """Remove the temp outputs of a whole run (one whose runner died)."""
+        """Remove the temp folder of a whole run (when it ends, or when its runner died)."""
         shutil.rmtree(self.root / "tmp" / run_id, ignore_errors=True)
 
     def _destination(self, destination: str) -> Path:
