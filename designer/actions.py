@@ -111,6 +111,11 @@ class WindowActions:
             self.theme_actions[choice] = a
         self.sync_theme_choice()
 
+        self.shortcuts = self._make(
+            "&Keyboard Shortcuts", w.show_shortcuts, None, None, "List the keyboard shortcuts"
+        )
+        self.about = self._make("&About Pipeloom", w.show_about, None, None, "Version and credits")
+        self.about.setMenuRole(QAction.MenuRole.AboutRole)
         self.export_actions = self._export_actions()
         self.recent_menu = QMenu("Open &Recent", w)
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
@@ -181,6 +186,9 @@ class WindowActions:
         pipeline = bar.addMenu("&Pipeline")
         pipeline.addActions([self.auto_layout, self.validate])
 
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([self.shortcuts, self.about])
+
     def build_toolbar(self) -> QToolBar:
         tb = QToolBar("Main toolbar", self.window)
         tb.setObjectName("mainToolbar")
@@ -199,6 +207,18 @@ class WindowActions:
         tb.removeAction(tb.actions()[-1])
         self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         return tb
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(command, keys) of every menu command that has a shortcut, in menu order."""
+        rows = []
+        for menu_action in self.window.menuBar().actions():
+            for a in menu_action.menu().actions():
+                keys = ", ".join(
+                    k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts()
+                )
+                if keys and not a.isSeparator():
+                    rows.append((a.text().replace("&", ""), keys))
+        return rows
 
     def fill_recent_menu(self) -> None:
         menu = self.recent_menu

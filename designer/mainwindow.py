@@ -329,5 +329,25 @@ class MainWindow(QMainWindow):
         other.show()
         return other
 
+    def show_shortcuts(self) -> None:
+        rows = "".join(
+            f"<tr><td>{name}</td><td style='padding-left:18px'><b>{keys}</b></td></tr>"
+            for name, keys in self.window_actions.shortcut_table()
+        )
+        self.dialogs.info("Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            release = version("pipeloom")
+        except PackageNotFoundError:  # running from a source tree without installing
+            release = "development"
+        self.dialogs.info(
+            "About Pipeloom",
+            f"<b>Pipeloom {release}</b><p>Design and run data and ML pipelines on Spark "
+            "from the desktop.</p><p>Apache License 2.0</p>",
+        )
+
     def quit_application(self) -> None:
         QApplication.closeAllWindows()

@@ -34,6 +34,7 @@ def test_menus_hold_the_commands_with_standard_shortcuts(window):
     assert menus["Edit"][2:] == ["Cut", "Copy", "Paste", "Duplicate", "Delete", "Select All"]
     assert menus["View"][:3] == ["Zoom In", "Zoom Out", "Fit to Window"]
     assert menus["Pipeline"] == ["Auto-layout", "Validate"]
+    assert menus["Help"] == ["Keyboard Shortcuts", "About Pipeloom"]
     a = window.window_actions
     for action, key in (
         (a.new, QKeySequence.StandardKey.New),
@@ -250,3 +251,16 @@ def test_empty_canvas_shows_what_to_do_first(window, qtbot):
     assert not window.empty_hint.isVisible()
     window.document.undo_stack.undo()
     assert window.empty_hint.isVisible()
+
+
+def test_help_lists_the_shortcuts_and_the_version(window, dialogs):
+    rows = dict(window.window_actions.shortcut_table())
+    assert rows["Save"] == QKeySequence(QKeySequence.StandardKey.Save).toString(
+        QKeySequence.SequenceFormat.NativeText
+    )
+    assert rows["Validate"] == "F7" and rows["Auto-layout"] == "Ctrl+L"
+    window.window_actions.shortcuts.trigger()
+    kind, title, text = dialogs.asked[-1]
+    assert title == "Keyboard shortcuts" and "Duplicate" in text and "Ctrl+D" in text
+    window.window_actions.about.trigger()
+    assert "Pipeloom 0." in dialogs.asked[-1][2]
