@@ -42,6 +42,7 @@ class StepLaunches:
         the data is a dataset whose digests are worth caching in the store).
         """
         plan, run_id = self.plan, self.run_id
+        workdir.mkdir(parents=True, exist_ok=True)
         python = self.python_for(step)
         hasher = Hasher(self.store)
         fresh = Hasher()  # outputs of this run's steps: new files, nothing to find in a cache

@@ -241,11 +241,18 @@ class Runner:
             self.backends.get(name).prepare([s.node for s in steps], dict(self.pipeline.computes))
 
     def _take_snapshots(self, plan: Plan, run_dir: Path) -> dict[str, Path]:
-        """Each step to run gets a copy of its source_directory now, at submit time."""
+        """A copy of each source_directory now, at submit time; steps sharing a folder share it.
+
+        Steps treat their snapshot as read-only; one copy per folder keeps a long chain cheap.
+        """
+        by_folder: dict[Path, Path] = {}
         snapshots = {}
         for step in plan.to_run:
-            code = run_dir / "work" / step.name / "code"
-            take_snapshot(step.source_dir, code)
+            code = by_folder.get(step.source_dir)
+            if code is None:
+                code = run_dir / "code" / f"{len(by_folder)}-{step.source_dir.name or 'root'}"
+                take_snapshot(step.source_dir, code)
+                by_folder[step.source_dir] = code
             snapshots[step.name] = code
         return snapshots
 

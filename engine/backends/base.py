@@ -53,7 +53,8 @@ class StepLaunch:
     environment: Environment | None
     python: str  # interpreter that runs the step (sys.executable unless the environment says)
     workdir: Path  # the step's private working folder
-    code_dir: Path  # the snapshot of source_directory (workdir / "code")
+    code_dir: Path  # snapshot of source_directory taken at submit; shared by the run's steps
+    # that use the same folder, so read-only
     entry: Path  # absolute path of the entry file inside code_dir
     args: list[str]  # arguments, templates expanded to absolute paths/values
     env: dict[str, str]  # base environment: os.environ + PIPELOOM_STEP_CONTEXT, PYTHONUNBUFFERED=1
