@@ -122,7 +122,7 @@ class PipelineScene(ModelMirror, QGraphicsScene):
 
     def _on_theme_changed(self) -> None:
         self._background.theme_changed()
-        self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
+        self.invalidate_background()
         for item in self.items():
             item.update()
         self.update()
@@ -416,6 +416,11 @@ class PipelineScene(ModelMirror, QGraphicsScene):
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         self._background.draw(self, painter, rect)
 
+    def invalidate_background(self) -> None:
+        """Redraw the whole background (views cache it). A null rect would not do: a view
+        maps it to an empty area and keeps its cache."""
+        self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
+
     def set_far(self, far: bool) -> None:
         """Below FAR_LOD wires are drawn as straight chords, one call per colour (the zoom of
         the scene's first view decides)."""
@@ -423,9 +428,9 @@ class PipelineScene(ModelMirror, QGraphicsScene):
             return
         self.far = far
         self._background.wires_changed()
-        self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
+        self.invalidate_background()
 
     def _wires_changed(self) -> None:
         if self.far:
             self._background.wires_changed()
-            self.invalidate(QRectF(), QGraphicsScene.SceneLayer.BackgroundLayer)
+            self.invalidate_background()

@@ -232,11 +232,9 @@ def test_theme_switch_repaints_with_the_dark_palette(qtbot):
     doc, view, scene, _ = open_canvas(qtbot)
     try:
         set_canvas_theme("dark")
-        view.resetCachedContent()
         image = view.grab().toImage()
         assert image.pixelColor(3, 3).name() == style.DARK.background
         set_canvas_theme("light")
-        view.resetCachedContent()
         image = view.grab().toImage()
         assert image.pixelColor(3, 3).name() == style.LIGHT.background
     finally:
@@ -508,3 +506,18 @@ def test_space_drag_pans_and_rubber_band_selects(qtbot):
     drag(view, top_left, corner, steps=6)
     assert scene.selected_nodes() == ["prep", "train"]
     assert doc.undo_stack.count() == 0
+
+
+def test_far_zoom_wires_follow_model_moves(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    view.set_zoom(0.15)
+    assert scene.far
+    wire = scene.wires[("train", "data")]
+    middle = view.mapFromScene(wire.chord().center())
+    view.centerOn(wire.chord().center())
+    middle = view.mapFromScene(wire.chord().center())
+    before = view.grab().toImage().pixelColor(middle).name()
+    assert before != style.LIGHT.background  # the chord is drawn there
+    doc.push(ch.MoveNode("train", (600, 900)))
+    after = view.grab().toImage().pixelColor(middle).name()
+    assert after == style.LIGHT.background
