@@ -58,7 +58,7 @@ def compute_capacity(compute: Compute) -> int:
 
 
 def new_run_id() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 @dataclass

@@ -343,3 +343,18 @@ def test_steps_run_on_the_snapshot_taken_at_submit(project):
     assert edited.is_set() and statuses(summary) == {"a": "Completed", "b": "Completed"}
     log = runner.log_paths["b"].read_text()
     assert "original b" in log and "edited b" not in log
+
+
+def test_two_runs_of_one_project_at_once_share_the_store(project):
+    project.step("a", {"inp": "raw"}, args=["--sleep", "1"])
+    project.step("b", {"inp": "a.out"})
+    first, second = project.runner(regenerate_outputs=True), project.runner(regenerate_outputs=True)
+    first.start()
+    second.start()
+    summaries = [first.wait(120), second.wait(120)]
+    assert [s.status for s in summaries] == [Status.COMPLETED, Status.COMPLETED]
+    assert summaries[0].run_id != summaries[1].run_id
+    store = RunStore(project.root / ".pipeloom")
+    assert {r.id for r in store.runs()} == {s.run_id for s in summaries}
+    for summary in summaries:
+        assert {c.status for c in store.child_runs(summary.run_id)} == {Status.COMPLETED}
