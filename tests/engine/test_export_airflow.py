@@ -1,6 +1,6 @@
-"""Airflow export: the DAG file is loaded by Airflow itself (3.x with the Apache Spark
-provider, in a cached venv of its own) and checked task by task; a script-step DAG is run
-with dag.test() and its outputs compared with a Pipeloom run of the same pipeline."""
+"""Airflow export: the DAG file is loaded by Airflow itself (3.x and 2.x, each with the Apache
+Spark provider, in cached venvs of their own) and checked task by task; a script-step DAG is
+run with dag.test() and its outputs compared with a Pipeloom run of the same pipeline."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ sys.path.insert(0, str(EXPORT_ENV))
 import airflow_venv  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def airflow_python() -> Path:
-    return airflow_venv.airflow_python()
+@pytest.fixture(scope="module", params=["3", "2"], ids=["airflow3", "airflow2"])
+def airflow_python(request) -> Path:
+    """Airflow 3.x and 2.x (the DAG file supports 2.9+ and 3.x), each in its cached venv."""
+    return airflow_venv.airflow_python(request.param)
 
 
 def _airflow_env(home: Path, **extra: str) -> dict[str, str]:
