@@ -8,6 +8,7 @@ the form observes the document, so undo/redo and edits made elsewhere show up he
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,15 @@ LABEL_WIDTH = 116  # one label column across every group of the form
 _STRUCTURAL = {"port_added", "port_removed", "port_renamed", "node_added", "node_removed"}
 
 
+@dataclass
+class _Page:
+    """A built form: its widget, editors by ParamSpec name and ports section."""
+
+    widget: QWidget
+    editors: dict[str, FieldEditor]
+    ports: PortsSection | None
+
+
 def _section_title(text: str) -> QLabel:
     label = QLabel(text.upper())
     label.setObjectName("sectionTitle")
@@ -100,6 +110,7 @@ class Inspector(QWidget):
         self._problems: list[Problem] = []
         self._rebuild_pending = False
         self._multi = 0
+        self._pages: dict[str, _Page] = {}
 
         self.icon_label = QLabel(self)
         self.icon_label.setFixedSize(28, 28)
@@ -126,6 +137,10 @@ class Inspector(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._container = QWidget()
+        self._pages_layout = QVBoxLayout(self._container)
+        self._pages_layout.setContentsMargins(0, 0, 0, 0)
+        self.scroll.setWidget(self._container)
         self.help_line = QLabel(self)
         self.help_line.setObjectName("helpLine")
         self.help_line.setWordWrap(True)
@@ -148,6 +163,7 @@ class Inspector(QWidget):
         if self.document is not None:
             self.document.modelEvent.disconnect(self._on_model_event)
             self.document.problemsChanged.disconnect(self._on_problems)
+        self._drop_pages()  # forms hold editors bound to the previous document's choices
         self.document = document
         self.node_name = None
         self._problems = list(document.problems) if document else []
@@ -188,14 +204,37 @@ class Inspector(QWidget):
 
     # -- building ------------------------------------------------------------------
     def _rebuild(self) -> None:
+        """Show the form for the current selection: a node type's form is built once and
+        reused (values refreshed) for every node of that type, which keeps selection fast."""
         self._rebuild_pending = False
+        node = self.node()
+        if self.document is None or self._multi:
+            key = None
+        elif node is None:
+            key = "pipeline"
+        else:
+            key = f"node:{node.type}" if registry.spec(node.type) else None
+        page = self._pages.get(key) if key else None
+        if page is None:
+            page = self._build_page(node)
+            if key:
+                self._pages[key] = page
+        else:
+            self._refresh_page(page, node)
+        self.editors, self.ports = page.editors, page.ports
+        self._show_page(page.widget)
+        self.scroll.verticalScrollBar().setValue(0)
+        self._update_header()
+        self._apply_problems()
+        self.help_line.setText("")
+
+    def _build_page(self, node) -> _Page:
         self.editors = {}
         self.ports = None
         body = QWidget()
         self._body_layout = QVBoxLayout(body)
         self._body_layout.setContentsMargins(0, 0, 6, 12)
         self._body_layout.setSpacing(4)
-        node = self.node()
         if self.document is None:
             pass
         elif self._multi:
@@ -205,13 +244,44 @@ class Inspector(QWidget):
         else:
             self._build_node_form(node)
         self._body_layout.addStretch(1)
-        old = self.scroll.takeWidget()
-        if old is not None:
-            old.deleteLater()
-        self.scroll.setWidget(body)
-        self._update_header()
-        self._apply_problems()
-        self.help_line.setText("")
+        return _Page(body, self.editors, self.ports)
+
+    def _refresh_page(self, page: _Page, node) -> None:
+        for key, editor in page.editors.items():
+            if isinstance(editor, MemoryField):
+                editor.local_problem = None
+            if node is None:
+                editor.set_value(getattr(self.document.pipeline, key))
+            elif key == "description":
+                editor.set_value(node.description)
+            else:
+                editor.set_value(node.params.get(key))
+        if page.ports is not None:
+            page.ports.rebuild()
+
+    def _show_page(self, widget: QWidget) -> None:
+        """Pages live side by side in one container (switching reparents and re-styles
+        nothing); only the shown one is visible, so the scroll range fits it."""
+        if widget.parentWidget() is not self._container:
+            self._pages_layout.addWidget(widget)
+        cached = {p.widget for p in self._pages.values()}
+        for i in reversed(range(self._pages_layout.count())):
+            other = self._pages_layout.itemAt(i).widget()
+            if other is widget:
+                continue
+            if other in cached:
+                other.hide()
+            else:  # a one-off page (several nodes selected, unknown type)
+                self._pages_layout.removeWidget(other)
+                other.deleteLater()
+        widget.show()
+
+    def _drop_pages(self) -> None:
+        for i in reversed(range(self._pages_layout.count())):
+            widget = self._pages_layout.itemAt(i).widget()
+            self._pages_layout.removeWidget(widget)
+            widget.deleteLater()
+        self._pages = {}
 
     def _empty_state(self, text: str) -> None:
         label = QLabel(text)

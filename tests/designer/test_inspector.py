@@ -340,3 +340,30 @@ def test_focused_field_shows_its_help(opened, qtbot):
     QApplication.processEvents()
     assert inspector.help_line.text().startswith("connect: a warm Spark Connect server")
     assert editor.combo.toolTip() == inspector.help_line.text()
+
+
+def test_form_reused_for_nodes_of_one_type_shows_and_edits_each(opened, qtbot):
+    window = opened
+    window.scene.select_nodes(["dataprep"])
+    (copy_name,) = window.duplicate()
+    from engine import changes as ch
+
+    window.document.push(ch.SetParam(copy_name, "file", "other.py"))
+    inspector = select(window, qtbot, "dataprep")
+    form = inspector.editors["file"]
+    memory = inspector.editors["spark.driver_memory"]
+    type_into(qtbot, memory.edit, "lots")  # refused locally, flagged
+    assert memory.edit.property("problem") is True
+    inspector = select(window, qtbot, copy_name)
+    assert inspector.editors["file"] is form  # same form, this node's values
+    assert form.edit.text() == "other.py"
+    assert memory.edit.text() == "1g" and memory.edit.property("problem") is False
+    assert [c[1] for c in inspector.ports.cards] == ["tabular_input", "file_input", "output_dir"]
+    type_into(qtbot, form.edit, "mine.py")
+    p = window.document.pipeline
+    assert p.nodes[copy_name].params["file"] == "mine.py"
+    assert p.nodes["dataprep"].params["file"] == "dataprep.py"
+    inspector = select(window, qtbot, "titanic")
+    assert "file" not in inspector.editors
+    inspector = select(window, qtbot, "dataprep")
+    assert inspector.editors["file"].edit.text() == "dataprep.py"
