@@ -296,6 +296,7 @@ class DagWriter:
         }
         args = [
             f"task_id={step.name!r},",
+            *self._doc(step),
             f"conn_id={conn_id!r},",
             f"name={step.name!r},",
             f"application={code + '/' + step.entry!r},",
@@ -333,10 +334,15 @@ class DagWriter:
             bash += " "
         return [
             f"task_id={step.name!r},",
+            *self._doc(step),
             f"bash_command={bash!r},",
             f"env={_literal({'PIPELOOM_STEP_CONTEXT': context_file, **self._helper_path()}, 8)},",
             "append_env=True,",
         ]
+
+    def _doc(self, step: StepPlan) -> list[str]:
+        description = step.node.description
+        return [f"doc_md={description!r},"] if description else []
 
     def _helper_path(self) -> dict[str, str]:
         """PYTHONPATH with the copied step helper, when a step uses it."""

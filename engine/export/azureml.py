@@ -23,6 +23,7 @@ from .common import (
     ExportResult,
     arguments,
     check,
+    compute_of,
     dataset_is_file,
     dataset_reference,
     entry_file,
@@ -287,7 +288,8 @@ class AzureMLWriter:
         return " ".join(tokens)
 
     def _spark_conf(self, node: Node) -> dict[str, Any]:
-        conf = spark_settings(node)
+        compute = compute_of(self.ctx, node)
+        conf = {**(compute.conf if compute else {}), **spark_settings(node)}
         for key, default in SPARK_REQUIRED.items():
             if conf.get(key) is None:
                 conf[key] = default

@@ -135,6 +135,8 @@ def _step_block(
     kind = "Spark step" if step.spark else "script step"
     compute = step.node.params.get("compute")
     lines = [f"# -- step {i}/{total}: {step.name} ({kind} on {compute}) --"]
+    if step.node.description:
+        lines += [f"# {line}" for line in step.node.description.splitlines()]
     lines.append(f"echo {_quote(f'pipeloom: step {i}/{total}: {step.name}')} >&2")
     for source, copy in step.downloads:
         lines.append(f"copy_input {_word([source], plan)} {_word([copy], plan)}")

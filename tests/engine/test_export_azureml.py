@@ -179,3 +179,22 @@ def test_a_pipeline_with_errors_is_not_exported(tmp_path: Path):
         export(load(path), "azureml", tmp_path / "out")
     assert any(p.node == "merge" for p in caught.value.problems)
     assert not (tmp_path / "out" / "pipeline.yml").exists()
+
+
+def test_compute_conf_and_descriptions_are_carried(tmp_path: Path):
+    path = titanic_project(tmp_path)
+    text = path.read_text().replace(
+        'master: "local[*]"}', 'master: "local[*]", conf: {spark.sql.ansi.enabled: "false"}}'
+    )
+    text = text.replace(
+        "    file: dataprep.py\n", "    file: dataprep.py\n    description: clean it\n"
+    )
+    path.write_text(text)
+    pipeline = load(path)
+    job = _load_and_validate(export(pipeline, "azureml", tmp_path / "out").main_file)
+    assert job.jobs["dataprep"].conf["spark.sql.ansi.enabled"] == "false"
+    assert job.jobs["dataprep"].description == "clean it"
+    shell = export(pipeline, "shell", tmp_path / "sh").main_file.read_text()
+    assert "# clean it\n" in shell and "--conf spark.sql.ansi.enabled=false" in shell
+    dag = export(pipeline, "airflow", tmp_path / "af").main_file.read_text()
+    assert "doc_md='clean it'," in dag and "'spark.sql.ansi.enabled': 'false'" in dag
