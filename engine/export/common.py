@@ -327,22 +327,6 @@ def compute_of(ctx: ExportContext, node: Node):
     return ctx.pipeline.computes.get(name) if name else None
 
 
-def context_document(
-    step: str,
-    inputs: dict[str, dict[str, Any]],
-    outputs: dict[str, dict[str, Any]],
-    parameters: dict[str, Any],
-) -> dict[str, Any]:
-    """A step context (engine.stepcontext.StepContext as JSON data) with the given paths."""
-    return {
-        "run_id": "",
-        "step": step,
-        "inputs": {name: {"name": name, **info} for name, info in inputs.items()},
-        "outputs": {name: {"name": name, **info} for name, info in outputs.items()},
-        "parameters": parameters,
-    }
-
-
 def input_context(ctx: ExportContext, src: InputSource, path: str) -> dict[str, Any]:
     """A step-context input entry (without `name`) for an input read from `src` at `path`."""
     if src.is_dataset:
@@ -372,16 +356,3 @@ def _dataset_format(node: Node) -> dict[str, Any]:
         if key.startswith("format.") and value is not None
     )
     return fmt
-
-
-def parameter_values(pipeline: Pipeline) -> dict[str, Any]:
-    return {name: p.default for name, p in pipeline.parameters.items()}
-
-
-def scalar_text(value: Any) -> str:
-    """A parameter value as it appears on a command line."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value is None:
-        return ""
-    return str(value)
