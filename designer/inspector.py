@@ -175,9 +175,9 @@ class Inspector(QWidget):
     def set_selection(self, names: list[str]) -> None:
         """The canvas selection: one node is inspected; none shows the pipeline."""
         name = names[0] if len(names) == 1 else None
-        self._multi = len(names) if len(names) > 1 else 0
-        if name != self.node_name or self._multi:
-            self.node_name = name
+        multi = len(names) if len(names) > 1 else 0
+        if name != self.node_name or multi != self._multi:
+            self.node_name, self._multi = name, multi
             self._rebuild()
 
     def node(self):
@@ -273,6 +273,7 @@ class Inspector(QWidget):
                 other.hide()
             else:  # a one-off page (several nodes selected, unknown type)
                 self._pages_layout.removeWidget(other)
+                other.hide()  # deleteLater waits for the event loop; it must not show till then
                 other.deleteLater()
         widget.show()
 
@@ -280,6 +281,7 @@ class Inspector(QWidget):
         for i in reversed(range(self._pages_layout.count())):
             widget = self._pages_layout.itemAt(i).widget()
             self._pages_layout.removeWidget(widget)
+            widget.hide()
             widget.deleteLater()
         self._pages = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit, QWidget
 
 from designer.inspector_fields import ChoiceField, MemoryField
 from designer.inspector_lists import ListField
@@ -367,3 +367,23 @@ def test_form_reused_for_nodes_of_one_type_shows_and_edits_each(opened, qtbot):
     assert "file" not in inspector.editors
     inspector = select(window, qtbot, "dataprep")
     assert inspector.editors["file"].edit.text() == "dataprep.py"
+
+
+def test_only_the_current_form_is_shown(opened, qtbot, titanic):
+    window = opened
+    assert window.files.open(titanic)  # a new document drops the previous forms
+    inspector = select(window, qtbot, "dataprep")
+    select(window, qtbot, "titanic")
+    window.scene.select_nodes(["dataprep", "train"])
+    qtbot.wait(1)
+    window.scene.clearSelection()
+    qtbot.wait(1)
+    shown = [
+        w
+        for w in inspector._container.findChildren(
+            QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly
+        )
+        if w.isVisible()
+    ]
+    assert len(shown) == 1
+    assert "name" in inspector.editors and shown[0].isAncestorOf(inspector.editors["name"])
