@@ -43,7 +43,9 @@ def validate(
     if known_datasets is not None:
         checker.known_datasets = _with_registered_here(pipeline, known_datasets)
     check_pipeline_sections(checker)
-    for node in pipeline.nodes.values():
+    for key, node in pipeline.nodes.items():
+        if key != node.name:  # only an API misuse gets here; the file cannot say it
+            checker.error(key, None, f"node {key!r} is stored under another name ({node.name!r})")
         _check_node(checker, node)
     _check_cycles(checker, build_graph(pipeline))
     return checker.problems
@@ -87,7 +89,7 @@ def _check_node(c: Checker, node: Node) -> None:
         check_value(c, node, pspec, value)
     for pspec in spec.params:
         if pspec.required and node.params.get(pspec.name) is None:
-            c.error(name, pspec.name, f"{pspec.label.lower()} ({pspec.name}) is required")
+            c.error(name, pspec.name, f"{pspec.label.lower()} is required (`{pspec.name}:`)")
     if spec.type == "dataset":
         c.check_dataset(node)
     else:

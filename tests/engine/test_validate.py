@@ -314,6 +314,8 @@ def test_invalid_names(project):
     p.nodes["bad name"] = p.nodes.pop("train")
     p.nodes["bad name"].name = "bad name"
     assert "invalid node name" in only(validate(p, project)).message
+    p.nodes["bad name"].name = "train"
+    assert "stored under another name" in only(validate(p, project)).message
 
 
 # -- files and paths ------------------------------------------------------------------
