@@ -198,3 +198,25 @@ def test_dataset_references_are_checked_against_the_project_store(project):
     store.close()
     done = pipeloom("validate", str(project))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_show_still_lists_a_pipeline_with_errors_that_has_an_order(project):
+    edit(project, "    file: dataprep.py", "    file: missing.py")
+    done = pipeloom("show", str(project))
+    assert done.returncode == 2
+    assert ". dataprep  spark-step" in done.stdout
+    assert ": dataprep.file: " in done.stderr and "missing.py" in done.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    script = Path(sys.executable).with_name("pipeloom")
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+    proc = subprocess.Popen(
+        [*argv, "show", str(TITANIC / "pipeline.yaml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader goes away before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == cli.EXIT_BROKEN_PIPE
+    assert "Traceback" not in err and "Exception ignored" not in err
