@@ -34,7 +34,7 @@ def machine() -> str:
         pass
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return (
-        f"{cpu}, {os.cpu_count()} cores (load average {load} when measured), "
+        f"{cpu}, {os.cpu_count()} cores (load average {load} at the end of the run; the machine is shared), "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )
 
