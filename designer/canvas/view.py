@@ -73,6 +73,10 @@ class CanvasView(QGraphicsView):
         scene.graphChanged.connect(self._on_graph_changed)
         self.minimap = Minimap(self)
         self.minimap.hide()
+        self._graph_changed = QTimer(self)
+        self._graph_changed.setSingleShot(True)
+        self._graph_changed.setInterval(100)
+        self._graph_changed.timeout.connect(self._after_graph_changed)
         self._autoscroll = QTimer(self)  # dragging near an edge scrolls the view that way
         self._autoscroll.setInterval(30)
         self._autoscroll.timeout.connect(self._autoscroll_step)
@@ -193,6 +197,9 @@ class CanvasView(QGraphicsView):
         self._update_minimap_visibility()
 
     def _on_graph_changed(self) -> None:
+        self._graph_changed.start()  # a burst of edits measures the graph once
+
+    def _after_graph_changed(self) -> None:
         self._update_minimap_visibility()
         if self.minimap.isVisible():
             self.minimap.schedule()

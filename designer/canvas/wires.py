@@ -129,7 +129,12 @@ class WireItem(QGraphicsItem):
         scene = self.scene()
         if scene is not None:
             rect = self._bounds if also is None or also.isEmpty() else self._bounds.united(also)
-            scene.invalidate(rect, QGraphicsScene.SceneLayer.BackgroundLayer)
+            for view in scene.views():  # views cache only what they show
+                shown = view.mapToScene(view.viewport().rect()).boundingRect()
+                part = rect.intersected(shown.adjusted(-4, -4, 4, 4))
+                if not part.isEmpty():
+                    view.invalidateScene(part, QGraphicsScene.SceneLayer.BackgroundLayer)
+                    view.updateScene([part])
 
     def path(self) -> QPainterPath:
         return self._path
