@@ -126,6 +126,7 @@ def main() -> None:
             samples["p20"].append(time_pipeloom(twenty))
             samples["l20"].append(time_loop(root, "noop.py", 20))
         p1, p20, l1, l20 = (min(samples[k]) for k in ("p1", "p20", "l1", "l20"))
+        spread = {k: max(v) - min(v) for k, v in samples.items()}
         slope_p, slope_l = (p20 - p1) / 19, (l20 - l1) / 19
         overhead_ms = (slope_p - slope_l) * 1000
         fan = project(root, "f8", fan_yaml(8))
@@ -148,6 +149,9 @@ def main() -> None:
         + ("met" if ratio <= 0.55 else "NOT met")
         + f")\n- Pipeloom's one-time start-up (1-step chain minus one loop step): {startup * 1000:.0f} ms;"
         + f" without it the 8 parallel steps take {ratio_after_startup:.2f}x the loop"
+        + "\n- spread over the repeats (max - min) of the 20-step chain: pipeloom "
+        + f"{spread['p20'] * 1000:.0f} ms, loop {spread['l20'] * 1000:.0f} ms, i.e. up to "
+        + f"{max(spread['p20'], spread['l20']) / 19 * 1000:.0f} ms per step of noise on this shared machine"
         + f"\n- best of {args.repeat} runs each; pipeloom timed as a `pipeloom run --regenerate-outputs`"
         " subprocess, so both sides pay for starting their processes."
     )
