@@ -3,7 +3,9 @@ docked around it, menus and toolbar, title with the unsaved mark, state kept in 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow
 
@@ -18,6 +20,23 @@ from designer.palette import Palette
 from designer.pipeline_editors import PipelineEditors
 from designer.problems_panel import ProblemsPanel
 from designer.theme import ThemeManager, icon
+
+
+def _dropped_pipeline(data) -> str | None:
+    """The pipeline file in a drop (a YAML file that starts like one), else None."""
+    if data is None or not data.hasUrls() or len(data.urls()) != 1:
+        return None
+    url = data.urls()[0]
+    path = Path(url.toLocalFile()) if url.isLocalFile() else None
+    if path is None or path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
+        return None
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return None
+    if not any(line.startswith("pipeloom:") for line in head.splitlines()):
+        return None
+    return str(path)
 
 
 class EmptyCanvasHint(QLabel):
@@ -140,6 +159,7 @@ class MainWindow(QMainWindow):
         self.view.addActions(self.window_actions.canvas_actions)
         self.setCentralWidget(self.view)
         self.empty_hint = EmptyCanvasHint(self.view)
+        self.view.viewport().installEventFilter(self)  # pipeline files dropped here are opened
         document.modelEvent.connect(self._on_model_event)
         if old_view is not None:
             old_view.deleteLater()
@@ -167,6 +187,21 @@ class MainWindow(QMainWindow):
         self.zoom_fit()
         self._show_zoom(self.view.zoom())
         self.view.setFocus()  # canvas shortcuts work right after opening
+
+    def eventFilter(self, obj, event) -> bool:
+        kind = event.type()
+        if obj is self.view.viewport() and kind in (
+            QEvent.Type.DragEnter,
+            QEvent.Type.DragMove,
+            QEvent.Type.Drop,
+        ):
+            path = _dropped_pipeline(event.mimeData())
+            if path is not None:
+                event.acceptProposedAction()
+                if kind == QEvent.Type.Drop:
+                    QTimer.singleShot(0, lambda: self.files.open(path))  # after the drag ends
+                return True
+        return super().eventFilter(obj, event)
 
     def _on_model_event(self, event) -> None:
         if event.kind in ("node_added", "node_removed"):

@@ -98,3 +98,29 @@ def test_enter_in_search_adds_first_match(opened):
     palette.search.returnPressed.emit()
     (name,) = set(window.document.pipeline.nodes) - before
     assert window.document.pipeline.nodes[name].type == "script-step"
+
+
+def test_dropping_a_pipeline_file_opens_it(window, qtbot, titanic):
+    from PySide6.QtCore import QUrl
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(titanic))])
+    event = drop(window.view, mime, QPoint(100, 100))
+    assert event.isAccepted()
+    qtbot.waitUntil(lambda: window.document.path == titanic)
+    assert "dataprep" in window.document.pipeline.nodes
+    assert not window.document.modified  # opened, not added as a dataset
+
+
+def test_dropping_a_csv_adds_a_dataset_not_a_pipeline(opened, qtbot, titanic):
+    from PySide6.QtCore import QUrl
+
+    window = opened
+    csv = titanic.parent / "data" / "Titanic.csv"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(csv))])
+    before = set(window.document.pipeline.nodes)
+    drop(window.view, mime, QPoint(100, 100))
+    (name,) = set(window.document.pipeline.nodes) - before
+    assert window.document.pipeline.nodes[name].params["path"] == "data/Titanic.csv"
+    assert window.document.path == titanic
