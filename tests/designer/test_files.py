@@ -221,7 +221,8 @@ os._exit(3)  # a crash: no clean close, the recovery file stays
 
 def test_autosave_is_offered_back_after_a_crash(window, dialogs, titanic, tmp_path):
     recovery = tmp_path / "recovery"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path / "home"))
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "home" / ".config")  # its settings stay private
     done = subprocess.run(
         [sys.executable, "-c", CRASHING_EDITOR, str(titanic), str(recovery)],
         env=env,
