@@ -7,6 +7,7 @@ when the node changes, never during paint; below LOD_SIMPLE only a rounded rect 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,7 +172,7 @@ class NodeItem(QGraphicsItem):
             min(advance(fm_small, 1, subtitle), 220) + 28,
             in_w + out_w + 56,
         )
-        width = min(MAX_WIDTH, round(width / GRID) * GRID + (GRID if width % GRID else 0))
+        width = min(MAX_WIDTH, math.ceil(width / GRID - 1e-6) * GRID)  # whole grid cells
         rows = max(len(ins), len(outs), 1)
         height = HEADER_H + rows * ROW_H + BOTTOM_PAD
         height = round(height / (GRID / 2)) * (GRID / 2)
