@@ -168,6 +168,7 @@ def make_plan(
     steps = builder.steps
     selected = _selection(pipeline, g, steps, options)
     plan_steps: dict[str, StepPlan] = {}
+    chosen = set(selected)
     needed = set(selected)
     todo = list(selected)
     while todo:  # everything the selection reads from, transitively
@@ -180,7 +181,7 @@ def make_plan(
         if name not in needed:
             continue
         step = steps[name]
-        if name in selected:
+        if name in chosen:
             _decide(step, plan_steps, options, store)
         else:
             step.reused = _reusable(store, step.fingerprint)
@@ -273,6 +274,7 @@ class _PlanBuilder:
         self.datasets: dict[str, tuple[str, str, str, dict]] = {}  # name -> loc, fp, kind, fmt
         self.steps: dict[str, StepPlan] = {}
         self._entry_files: set[Path] | None = None
+        self._code_memo: dict[tuple[str, str], tuple[Path, Path, str | None, str]] = {}
 
     def add(self, node: Node) -> None:
         spec = registry.spec(node.type)
@@ -309,11 +311,34 @@ class _PlanBuilder:
             ) from None
         return location, fingerprint, kind, fmt
 
+    def _code(self, source_rel: str, entry_rel: str) -> tuple[Path, Path, str | None, str]:
+        """Source folder, entry file, code fingerprint (None: no entry file) and the entry
+        relative to the folder, once per pair.
+
+        Many steps share a folder and script; resolving and hashing once keeps big plans linear.
+        """
+        key = (source_rel, entry_rel)
+        found = self._code_memo.get(key)
+        if found is None:
+            source_dir = (self.base / source_rel).resolve()
+            entry = (source_dir / entry_rel).resolve()
+            code = None
+            if entry.is_file():
+                code = self.hasher.code(source_dir, self._other_entries(source_dir, entry))
+            found = self._code_memo[key] = (
+                source_dir,
+                entry,
+                code,
+                os.path.relpath(entry, source_dir),
+            )
+        return found
+
     def _step(self, node: Node, spec: registry.NodeSpec) -> StepPlan:
         p = self.pipeline
-        source_dir = (self.base / str(node.params.get("source_directory") or ".")).resolve()
-        entry_rel = str(node.params.get(spec.entry_param or "script") or "")
-        entry = (source_dir / entry_rel).resolve()
+        source_dir, entry, code, entry_rel = self._code(
+            str(node.params.get("source_directory") or "."),
+            str(node.params.get(spec.entry_param or "script") or ""),
+        )
         compute = p.computes[node.params["compute"]]
         env_name = node.params.get("environment")
         environment = p.environments.get(env_name) if env_name else None
@@ -345,15 +370,15 @@ class _PlanBuilder:
         arguments = node.params.get("arguments") or []
         used = {n for section, n in templates_in(arguments) if section == "parameters"}
         used_params = {n: self.parameters.get(n) for n in sorted(used)}
-        if not entry.is_file():
+        if code is None:
             raise PipelineError(
                 Problem(node.name, spec.entry_param, "error", f"entry file {entry} does not exist"),
                 p.path,
             )
         parts = {
             "type": spec.type,
-            "entry": os.path.relpath(entry, source_dir),
-            "code": self.hasher.code(source_dir, self._other_entries(source_dir, entry)),
+            "entry": entry_rel,
+            "code": code,
             "arguments": arguments,
             "parameters": used_params,
             "settings": {k: v for k, v in node.params.items() if k not in _NOT_FINGERPRINTED},
@@ -381,14 +406,14 @@ class _PlanBuilder:
     def _entries(self) -> set[Path]:
         """The entry files of all steps (computed once per plan)."""
         if self._entry_files is None:
-            self._entry_files = set()
+            raw = set()
             for other in self.pipeline.nodes.values():
                 other_spec = registry.spec(other.type)
                 if other_spec is None or not other_spec.is_step:
                     continue
-                other_dir = self.base / str(other.params.get("source_directory") or ".")
-                entry_name = str(other.params.get(other_spec.entry_param) or "")
-                self._entry_files.add((other_dir / entry_name).resolve())
+                other_dir = str(other.params.get("source_directory") or ".")
+                raw.add((other_dir, str(other.params.get(other_spec.entry_param) or "")))
+            self._entry_files = {(self.base / d / e).resolve() for d, e in raw}
         return self._entry_files
 
     def _other_entries(self, source_dir: Path, entry: Path) -> set[str]:
