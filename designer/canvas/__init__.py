@@ -6,7 +6,7 @@
 For the main window:
 - view.message(str): refusals and hints for the status bar (scene.message is forwarded).
 - view: zoom_in, zoom_out, reset_zoom, set_zoom, fit_to_view, reveal_node(name), copy, cut,
-  paste(at=None), duplicate, delete_selection, auto_layout, open_quick_add(scene_pos).
+  paste(at=None), paste_at_cursor, duplicate, delete_selection, auto_layout, open_quick_add(scene_pos).
 - scene: selected_nodes, selected_wires, select_nodes, select_all, add_node(type, pos),
   start_rename(name), set_run_status(node, status),
   set_run_progress(node, 0..1 | None), clear_run_status, selectionChanged,

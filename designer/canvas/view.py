@@ -298,7 +298,7 @@ class CanvasView(QGraphicsView):
         elif event.matches(QKeySequence.StandardKey.Cut):
             self.cut()
         elif event.matches(QKeySequence.StandardKey.Paste):
-            self.paste(at=self._cursor_scene_pos(exact=True))
+            self.paste_at_cursor()
         elif event.matches(QKeySequence.StandardKey.SelectAll):
             self.pipeline_scene.select_all()
         elif key == Qt.Key.Key_D and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -443,6 +443,10 @@ class CanvasView(QGraphicsView):
             return []
         self.pipeline_scene.select_nodes(names)
         return names
+
+    def paste_at_cursor(self) -> list[str]:
+        """Paste under the mouse when it is over the canvas (a shortcut), else shifted (a menu)."""
+        return self.paste(at=self._cursor_scene_pos(exact=True))
 
     def duplicate(self) -> list[str]:
         names = self.pipeline_scene.selected_nodes()
