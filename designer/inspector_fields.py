@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QSpinBox,
     QToolButton,
@@ -309,15 +310,27 @@ class PathField(FieldEditor):
         self._layout.addWidget(self.browse)
         self._watch_focus(self.edit)
         self.edit.textEdited.connect(lambda t: self.edited.emit(t if t else None))
-        self.browse.clicked.connect(self.choose)
+        if spec.name == "path":  # a dataset is a file or a folder (Parquet, part files)
+            menu = QMenu(self.browse)
+            menu.addAction("File…", lambda: self.choose(folder=False))
+            menu.addAction("Folder…", lambda: self.choose(folder=True))
+            self.browse.setMenu(menu)
+            self.browse.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        else:
+            self.browse.clicked.connect(lambda: self.choose())
 
-    def choose(self) -> None:
+    def choose(self, folder: bool | None = None) -> None:
         base = self.context.base_dir(self.spec.name)
         current = self.edit.text().strip()
         start = base / current if current else base
+        while not start.exists() and start != base and start.parent != start:
+            start = start.parent  # the nearest folder that exists
         if not start.exists():
             start = base
-        folder = self.spec.kind == "directory"
+        if folder is None:
+            folder = self.spec.kind == "directory"
+        if folder and start.is_file():
+            start = start.parent
         picked = self.context.dialogs().ask_path(f"Choose {self.spec.label}", str(start), folder)
         if not picked:
             return

@@ -151,8 +151,16 @@ def test_file_picker_is_relative_to_source_directory(opened, qtbot, dialogs, tit
     assert dialogs.asked[-1][2] == str(titanic.parent / "code" / "dataprep.py")
     inspector = select(window, qtbot, "titanic")
     dialogs.picked_path = str(titanic.parent / "data" / "other.csv")
-    inspector.editors["path"].choose()
+    path_field = inspector.editors["path"]
+    titles = [a.text() for a in path_field.browse.menu().actions()]
+    assert titles == ["File…", "Folder…"]
+    path_field.browse.menu().actions()[0].trigger()
     assert window.document.pipeline.nodes["titanic"].params["path"] == "data/other.csv"
+    dialogs.picked_path = str(titanic.parent / "data" / "parts")
+    path_field.browse.menu().actions()[1].trigger()
+    assert dialogs.asked[-1][3] is True  # asked for a folder
+    assert dialogs.asked[-1][2] == str(titanic.parent / "data")  # starting beside the file
+    assert window.document.pipeline.nodes["titanic"].params["path"] == "data/parts"
 
 
 def test_rename_port_references_follow_in_one_step(opened, qtbot):
