@@ -161,12 +161,14 @@ def _source_location(ctx: ExportContext, plan: LocalPlan, src: InputSource, take
     if ref:
         key = f"{ref[0]}@{ref[1] or 'latest'}"
         if key not in plan.datasets:
-            plan.datasets[key] = identifier(f"DATASET_{ref[0]}".upper(), taken)
+            variable = identifier(f"DATASET_{ref[0]}".upper(), taken)
+            plan.datasets[key] = variable
+            where = f"DAG param {variable.lower()}" if ctx.target == "airflow" else variable
             ctx.warn(
                 src.node.name,
                 "from",
                 f"registered dataset {key} lives in Pipeloom's datastore: give its path in "
-                f"{plan.datasets[key]} when running the export",
+                f"{where} when running the export",
             )
         return Loc(DATASET, plan.datasets[key])
     path = str(src.node.params.get("path"))

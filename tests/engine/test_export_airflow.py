@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from export_projects import (
+    FAN_PIPELINE,
     fan_project,
     load,
     pipeloom_outputs,
@@ -153,3 +154,17 @@ def test_script_dag_runs_in_airflow_like_a_pipeloom_run(tmp_path: Path, airflow_
             assert text_content(outputs / step / port) == text_content(folder), (step, port)
     published = outputs / "datastore" / "published" / "left"
     assert text_content(published) == text_content(expected["split"]["left"])
+
+
+def test_registered_dataset_becomes_a_required_dag_param(tmp_path: Path, airflow_python: Path):
+    text = FAN_PIPELINE.replace("    path: data/raw.csv\n", "    from: dataset:raw_table@2\n")
+    result = export(load(fan_project(tmp_path / "p", text)), "airflow", tmp_path / "dags")
+    loaded = _inspect(airflow_python, result.main_file, tmp_path / "home")
+    assert loaded["import_errors"] == {}
+    dag = loaded["dags"]["fan"]
+    assert dag["params"]["dataset_raw_table"] == ""  # prepare_step refuses to run without it
+    split = dag["tasks"]["split"]
+    assert "'{{ params.dataset_raw_table }}'" in split["bash_command"]
+    assert "REQUIRED_PARAMS = {'dataset_raw_table': 'path of registered dataset raw_table@2'}" in (
+        result.main_file.read_text()
+    )
