@@ -188,8 +188,8 @@ def run_floor(project: Path) -> float:
 
 
 def run_cold(project: Path) -> float:
-    pipeloom = str(Path(PYTHON).with_name("pipeloom"))
-    argv = [pipeloom, "run", "pipeline.yaml", "--regenerate-outputs", "--quiet"]
+    # `python -m engine.cli` is the `pipeloom` script, run from this checkout (PYTHONPATH)
+    argv = [PYTHON, "-m", "engine.cli", "run", "pipeline.yaml", "--regenerate-outputs", "--quiet"]
     return timed(argv, project)[0]
 
 

@@ -387,5 +387,10 @@ POOL = ServerPool()
 
 
 def startup_java_options() -> list[str]:
-    """JVM options that shorten the server's start (measured in benchmarks/RESULTS.md)."""
-    return []
+    """JVM options that shorten the server's start (benchmarks/spark_server_start.py).
+
+    C1 only: on few cores C2 compiler threads compete with Spark's start-up and first jobs;
+    start and first query take about half as long. A compute that wants C2 for long jobs sets
+    `spark.driver.extraJavaOptions: -XX:TieredStopAtLevel=4` (given after ours, so it wins).
+    """
+    return ["-XX:TieredStopAtLevel=1"]
