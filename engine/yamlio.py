@@ -19,9 +19,7 @@ from .model import FORMAT_VERSION, Node, Pipeline, valid_name
 from .problems import PipelineError, Problem
 from .schema import Reader, pipeline_to_data, read_node, read_pipeline
 from .schema import node_to_data as _node_to_data
-from .yaml_emit import emit_document
 from .yaml_load import MAX_BYTES, MAX_DEPTH, MAX_VALUES, check_text, decode, parse_tree, read_text
-from .yaml_save import atomic_write, patch_text
 
 __all__ = [
     "MAX_BYTES",
@@ -59,6 +57,8 @@ def load(path: str | os.PathLike) -> Pipeline:
 def dumps(p: Pipeline) -> str:
     """The canonical text of a pipeline: loads(dumps(p)) == p, and dumps(loads(t)) == t for
     canonical t."""
+    from .yaml_emit import emit_document  # writers load on first save: validate stays fast
+
     return emit_document(pipeline_to_data(p))
 
 
@@ -71,6 +71,8 @@ def save(p: Pipeline, path: str | os.PathLike | None = None) -> None:
     target = os.fspath(path) if path is not None else p.path
     if target is None:
         raise PipelineError("the pipeline has no file yet: choose where to save it")
+    from .yaml_save import atomic_write
+
     canonical = dumps(p)
     text = canonical
     if p.path is not None and _same_file(p.path, target):
@@ -123,6 +125,9 @@ def _keep_hand_edits(target: str, new_text: str, p: Pipeline) -> str:
         old = read_pipeline(tree, Reader())
     except PipelineError:
         return new_text  # broken on disk: the model being saved replaces it
+    from .yaml_emit import emit_document
+    from .yaml_save import patch_text
+
     old_data = pipeline_to_data(old)
     if emit_document(old_data) == existing:
         return new_text
