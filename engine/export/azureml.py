@@ -9,6 +9,7 @@ uri_folder: an mltable input would need an MLTable file that Pipeloom datasets d
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -30,6 +31,7 @@ from .common import (
     environment_requirements,
     expand,
     identifier,
+    input_context,
     is_uri,
     spark_settings,
     uses_step_helper,
@@ -169,9 +171,14 @@ class AzureMLWriter:
         inputs, input_types = self._bindings(node, spark)
         outputs, output_types = self._outputs(node, spark)
         args = self._arguments(node)
+        entry = shlex.quote(entry_file(node))
+        if uses_step_helper(self.ctx, node):
+            # the launcher writes the step context from the paths Azure ML passes, then runs it
+            launch = self._launcher(node, code, inputs)
+            entry, args = launch[0], " ".join([*launch[1:], entry, args]).strip()
         body: dict[str, Any] = {"code": code}
         if spark:
-            body["entry"] = {"file": entry_file(node)}
+            body["entry"] = {"file": entry}
             for key in ("py_files", "jars", "files"):
                 if node.params.get(key):
                     body[key] = list(node.params[key])
@@ -179,7 +186,7 @@ class AzureMLWriter:
             if args:
                 body["args"] = args
         else:
-            body["command"] = " ".join(["python", shlex.quote(entry_file(node)), args]).strip()
+            body["command"] = " ".join(["python", entry, args]).strip()
         environment = self._environment(node, spark)
         if environment:
             body["environment"] = environment
@@ -188,13 +195,6 @@ class AzureMLWriter:
                 node.name,
                 "backend",
                 "Azure ML runs Spark jobs with spark-submit: backend connect is not used",
-            )
-        if uses_step_helper(self.ctx, node):
-            self.ctx.warn(
-                node.name,
-                "source_directory",
-                "the code uses Pipeloom's step helper, which needs PIPELOOM_STEP_CONTEXT: Azure ML "
-                "passes paths only as arguments, so read the inputs from the arguments there",
             )
         job: dict[str, Any] = {"type": "spark" if spark else "command"}
         if node.description:
@@ -245,6 +245,36 @@ class AzureMLWriter:
             ptype = self.ctx.pipeline.parameters[param].type
             types[name] = {"type": PARAMETER_TYPES.get(ptype, "string")}
         return bindings, types
+
+    def _launcher(self, node: Node, code: str, bindings: dict[str, Any]) -> list[str]:
+        """`launch.py --spec ... --input N=${{inputs.N}} ... --`: the tokens before the script."""
+        helper = self.ctx.copy_step_helper(code, launcher=True).removeprefix(f"{code}/")
+        job = self.job_names[node.name]
+        spec: dict[str, Any] = {"step": node.name, "inputs": {}, "outputs": {}}
+        tokens = [f"{helper}/launch.py", "--spec", f"{helper}/{job}.json"]
+        for port in node.inputs:
+            name = self.port_names[(node.name, "in", port.name)]
+            src = self.ctx.source_of(node, port)
+            if src is None or name not in bindings:
+                continue
+            info = input_context(self.ctx, src, "")
+            spec["inputs"][port.name] = {"name": port.name, **info}
+            tokens += ["--input", f"{port.name}={_binding('inputs', name)}"]
+        for port in node.outputs:
+            name = self.port_names[(node.name, "out", port.name)]
+            spec["outputs"][port.name] = {
+                "name": port.name,
+                "kind": port.kind,
+                "format": port.format,
+            }
+            tokens += ["--output", f"{port.name}={_binding('outputs', name)}"]
+        params = self._parameters_used(node)
+        spec["parameter_types"] = {n: self.ctx.pipeline.parameters[n].type for n in params}
+        for param in params:
+            name = self.port_names[(node.name, "param", param)]
+            tokens += ["--param", f"{param}={_binding('inputs', name)}"]
+        self.ctx.write(f"{code}/{helper}/{job}.json", json.dumps(spec, indent=2) + "\n")
+        return [*tokens, "--"]
 
     def _parameters_used(self, node: Node) -> list[str]:
         from ..model import templates_in

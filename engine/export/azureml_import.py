@@ -20,7 +20,7 @@ import yaml
 from ..graph import generations
 from ..model import Compute, Environment, InputPort, Node, OutputPort, Parameter, Pipeline, Ref
 from ..problems import PipelineError, Problem
-from .common import SPARK_PROPERTIES
+from .common import HELPER_DIR, SPARK_PROPERTIES
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 SCALAR_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean"}
@@ -71,6 +71,19 @@ def import_azureml(
     if warnings is not None:
         warnings.extend(reader.warnings)
     return pipeline
+
+
+def _is_launcher(path: str) -> bool:
+    """The step launcher a Pipeloom export puts before scripts that use the step helper."""
+    return Path(path).as_posix().endswith(f"{HELPER_DIR}/launch.py")
+
+
+def _unwrap_launcher(tokens: list[str]) -> tuple[str | None, list[str]]:
+    """`--spec S --input ... -- SCRIPT ARGS`: the script and its own arguments."""
+    if "--" not in tokens or tokens.index("--") + 1 >= len(tokens):
+        return None, []
+    split = tokens.index("--")
+    return tokens[split + 1], tokens[split + 2 :]
 
 
 class _Reader:
@@ -229,6 +242,8 @@ class _Reader:
                 self.warn(name, "archives", "archives are not supported: dropped")
             self._spark_conf(name, body.get("conf") or {}, params)
             args = shlex.split(str(body.get("args") or ""))
+            if params["file"] and _is_launcher(params["file"]):
+                params["file"], args = _unwrap_launcher(args)
         else:
             tokens = shlex.split(str(body.get("command") or ""))
             script, args = self._python_script(name, tokens)
@@ -261,6 +276,8 @@ class _Reader:
             rest = tokens[1:]
             while rest and rest[0].startswith("-") and rest[0] != "-m":
                 rest = rest[1:]  # interpreter flags such as -u
+            if rest and _is_launcher(rest[0]):
+                return _unwrap_launcher(rest[1:])
             if rest and rest[0].endswith(".py"):
                 return rest[0], rest[1:]
         self.warn(

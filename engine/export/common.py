@@ -31,7 +31,8 @@ EXPORT_SETTINGS = {
     "shell": ("computes",),
 }
 # names the exporters write beside the copied code folders
-RESERVED_NAMES = {"environments", "outputs", "pipeloom_step", "pipeline.yml", "run.sh"}
+HELPER_DIR = "pipeloom_step"
+RESERVED_NAMES = {"environments", "outputs", HELPER_DIR, "pipeline.yml", "run.sh"}
 # the step helper's modules: standard library only, so they run anywhere
 HELPER_MODULES = ("step.py", "stepcontext.py")
 
@@ -69,7 +70,7 @@ class ExportContext:
         self.out_dir = Path(out_dir).resolve()
         self.result = ExportResult(target, self.out_dir)
         self._code_dirs: dict[Path, str] = {}
-        self._helper_dir: str | None = None
+        self._helper_dirs: set[str] = set()
 
     # -- warnings ---------------------------------------------------------------------------
     def warn(self, node: str | None, field_: str | None, message: str) -> None:
@@ -151,21 +152,30 @@ class ExportContext:
         self._code_dirs[source] = relative
         return relative
 
-    def copy_step_helper(self) -> str:
-        """Pipeloom's step helper (stdlib only) beside the code, so steps that import
-        `engine.step` run where Pipeloom is not installed; the folder to put on PYTHONPATH."""
-        if self._helper_dir is None:
+    def copy_step_helper(self, into: str = "", launcher: bool = False) -> str:
+        """Pipeloom's step helper (stdlib only) in `into`/pipeloom_step, so steps that import
+        `engine.step` run where Pipeloom is not installed; that folder, relative to out_dir.
+
+        launcher: also the script that writes the step context and runs a step (Azure ML).
+        """
+        relative = f"{into}/{HELPER_DIR}" if into else HELPER_DIR
+        if relative not in self._helper_dirs:
             engine = Path(__file__).resolve().parents[1]
-            self._helper_dir = "pipeloom_step"
-            package = self.out_dir / self._helper_dir / "engine"
+            package = self.out_dir / relative / "engine"
             package.mkdir(parents=True, exist_ok=True)
-            for name in HELPER_MODULES:
-                shutil.copy2(engine / name, package / name)
-                self.result.files.append(package / name)
+            copies = [(engine / name, package / name) for name in HELPER_MODULES]
+            if launcher:
+                copies.append(
+                    (Path(__file__).with_name("step_launcher.py"), package.parent / "launch.py")
+                )
+            for source, target in copies:
+                shutil.copy2(source, target)
+                self.result.files.append(target)
             init = package / "__init__.py"
             init.write_text('"""Pipeloom\'s step helper, copied by an export."""\n')
             self.result.files.append(init)
-        return self._helper_dir
+            self._helper_dirs.add(relative)
+        return relative
 
     def _ignore_for_copy(self, folder: str, names: list[str]) -> set[str]:
         here = Path(folder).resolve()

@@ -3,12 +3,23 @@ client-side validation (no workspace, no network); the wiring is what the pipeli
 
 from __future__ import annotations
 
+import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from azure.ai.ml import load_job
-from export_projects import FAN_PIPELINE, fan_project, load, titanic_project
+from export_projects import (
+    FAN_PIPELINE,
+    fan_project,
+    load,
+    pipeloom_outputs,
+    python_without_pipeloom,
+    text_content,
+    titanic_project,
+)
 
 from engine.export import export
 from engine.problems import PipelineError
@@ -130,6 +141,7 @@ def test_script_steps_modes_names_parameters_and_warnings(tmp_path: Path):
     assert _binding(merge.inputs["docs"]) == ("${{parent.inputs.docs}}", "ro_mount")
     assert _binding(merge.inputs["factor"])[0] == "${{parent.inputs.factor}}"
     assert "--factor=${{inputs.factor}}" in merge.component.command
+    assert "--param factor=${{inputs.factor}} --" in merge.component.command  # step context
     assert "--label ${{inputs.label}}" in clean.command
     assert split.outputs["left"]._data.path.endswith("/paths/published/left")
     assert split.outputs["right"]._data.name == "right_side"
@@ -139,7 +151,6 @@ def test_script_steps_modes_names_parameters_and_warnings(tmp_path: Path):
     said = {(w.node, w.field): w.message for w in result.warnings}
     assert "left_clean" in said[("left-clean", "name")]
     assert "export.azureml.computes" in said[(None, "computes.cpus")]
-    assert "step helper" in said[("merge", "source_directory")]
     assert "default" in said[("split", "environment")]  # command jobs need an environment
     assert (result.out_dir / "environments" / "default.conda.yml").is_file()
 
@@ -198,3 +209,53 @@ def test_compute_conf_and_descriptions_are_carried(tmp_path: Path):
     assert "# clean it\n" in shell and "--conf spark.sql.ansi.enabled=false" in shell
     dag = export(pipeline, "airflow", tmp_path / "af").main_file.read_text()
     assert "doc_md='clean it'," in dag and "'spark.sql.ansi.enabled': 'false'" in dag
+
+
+def _run_like_azure_ml(main_file: Path, outputs: Path, python: str) -> None:
+    """Run each command job of an export locally, the way Azure ML would: bindings resolved to
+    paths, ${{inputs.X}} / ${{outputs.Y}} expanded in the command, run in the code folder."""
+    doc = yaml.safe_load(main_file.read_text())
+    parent = {}
+    for name, spec in doc["inputs"].items():
+        parent[name] = str(main_file.parent / spec["path"]) if isinstance(spec, dict) else spec
+    for job_name, job in doc["jobs"].items():  # written in topological order
+        body = {**job, **(job.get("component") or {})}
+        values = {}
+        for name, binding in (job.get("inputs") or {}).items():
+            ref = binding["path"] if isinstance(binding, dict) else binding
+            _, scope, *rest = ref.strip("${}").split(".")
+            values[f"inputs.{name}"] = (
+                str(parent[rest[0]]) if scope == "inputs" else str(outputs / rest[0] / rest[2])
+            )
+        for name in job.get("outputs") or {}:
+            values[f"outputs.{name}"] = str(outputs / job_name / name)
+        command = re.sub(
+            r"\$\{\{(\w+\.\w+)\}\}", lambda m, v=values: v[m.group(1)], body["command"]
+        )
+        tokens = shlex.split(command)
+        assert tokens[0] == "python"
+        done = subprocess.run(
+            [python, *tokens[1:]],
+            cwd=main_file.parent / body["code"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, (job_name, command, done.stderr[-3000:])
+
+
+def test_steps_using_the_step_helper_get_their_context_on_azure_ml(tmp_path: Path):
+    path = fan_project(tmp_path / "project")
+    result = export(load(path), "azureml", tmp_path / "out")
+    job = _load_and_validate(result.main_file)
+    assert job.jobs["split"].command.startswith(
+        "python pipeloom_step/launch.py --spec pipeloom_step/split.json --input raw=${{inputs.raw}}"
+    )
+    assert (result.out_dir / "code" / "pipeloom_step" / "engine" / "step.py").is_file()
+    outputs = tmp_path / "azure-outputs"
+    _run_like_azure_ml(result.main_file, outputs, python_without_pipeloom())
+    expected = pipeloom_outputs(path)
+    for step, ports in expected.items():
+        for port, folder in ports.items():
+            produced = outputs / step.replace("-", "_") / port
+            assert text_content(produced) == text_content(folder), (step, port)
