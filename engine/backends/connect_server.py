@@ -19,6 +19,7 @@ from pathlib import Path
 from engine import java as java_finder
 from engine.problems import PipelineError
 
+from .server_cds import ServerArchive
 from .spark_boot import SERVER_STATUS_ENV
 from .spark_launch import jvm_command, launcher_env
 from .spark_settings import free_port
@@ -124,6 +125,8 @@ class ConnectServer:
     _ready: threading.Event = field(default_factory=threading.Event)
     _error: Exception | None = None
     _stopped: bool = False
+    _archive: ServerArchive | None = None
+    _jvm_command: list[str] = field(default_factory=list)
 
     def start(self) -> None:
         """Launch in a background thread, overlapped with whatever the caller does next.
@@ -147,9 +150,12 @@ class ConnectServer:
             env = server_env(self.key.python, java)
             env = launcher_env(env, env["SPARK_HOME"])  # what spark-class would export
             env["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = self.token
-            submit_args = server_submit_args(self.key, self.java_options, self.port)
+            self._archive = ServerArchive(java, env["SPARK_HOME"])
+            options = [*self.java_options, *self._archive.java_options()]
+            submit_args = server_submit_args(self.key, options, self.port)
+            self._jvm_command = jvm_command(submit_args, env, java)
             command = [sys.executable, "-I", "-S", WATCHDOG, str(self.log_path)]
-            command += jvm_command(submit_args, env, java)
+            command += self._jvm_command
             # stdin is the lifeline: only we hold its write end, so our death means EOF there.
             self._watchdog = subprocess.Popen(
                 command,
@@ -258,12 +264,14 @@ class ConnectServer:
 
         wait=False returns at once: the watchdog, seeing its lifeline closed, finishes the job.
         """
-        self._stopped = True
+        already_stopped, self._stopped = self._stopped, True
         if self.pid:
             if wait:
                 _signal_and_wait(self.pid, grace)
             else:
                 _signal(self.pid, signal.SIGTERM)
+            if self._archive is not None and not already_stopped and self.ready_seconds:
+                self._archive.after_stop(self.pid, self._jvm_command)
         if self._watchdog is not None:
             if self._watchdog.stdin:
                 self._watchdog.stdin.close()

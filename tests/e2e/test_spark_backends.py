@@ -596,3 +596,32 @@ def test_connect_step_on_a_standalone_cluster(tmp_path):
             if service is not None:
                 os.killpg(service.pid, signal.SIGTERM)
                 service.wait(30)
+
+
+@pytest.mark.slow
+def test_second_server_start_maps_the_class_archive_the_first_one_left(tmp_path, monkeypatch):
+    """AppCDS: the first server records its classes, a dumper archives them after it stops,
+    and the next server starts with the archive."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    from engine.backends.connect_server import ConnectServer
+
+    key = ServerKey.of("local[1]", {}, sys.executable)
+    first = ConnectServer(key, [])
+    first.start()
+    first.wait()
+    assert first._archive.class_list is not None
+    assert any(o.startswith("-XX:DumpLoadedClassList=") for o in first._jvm_command)
+    archive = first._archive.archive
+    first.stop()
+    deadline = time.monotonic() + 600
+    while not archive.exists() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert archive.exists(), "no class archive was dumped"
+    second = ConnectServer(key, [])
+    second.start()
+    try:
+        second.wait()
+        assert f"-XX:SharedArchiveFile={archive}" in second._jvm_command
+        assert second.alive()
+    finally:
+        second.stop()
