@@ -277,7 +277,9 @@ def report(times: dict[str, list[float]], args) -> None:
             "in the background as soon as the plan is made; each step is a process forked from a "
             "zygote that imported pyspark once (instead of ~1 s of imports per step), started "
             "while the server boots and connected when its status file says ready; the "
-            "SparkSubmit JVM command is cached, so no launcher JVM runs first.",
+            "SparkSubmit JVM command is cached, so no launcher JVM runs first; the server JVM "
+            "runs C1-only and maps a class-data archive made after an earlier server stopped "
+            "(see spark_server_start.py).",
         ]
     )
     print(body)

@@ -30,6 +30,14 @@ sys.path.insert(0, str(HERE))
 from engine.backends import connect_server, spark_launch  # noqa: E402
 from engine.backends.connect_server import ConnectServer, ServerKey  # noqa: E402
 
+KEPT = (
+    "- kept in Pipeloom: the cached JVM command (no launcher JVM; small alone, it also lets the "
+    "options below apply), C1-only (`-XX:TieredStopAtLevel=1`, overridable per compute) and "
+    "AppCDS made automatically after the first server of a Java/Spark install stops "
+    "(engine/backends/server_cds.py; ~210 MB under ~/.cache/pipeloom/cds). Not kept: the serial "
+    "collector (no clear gain after C1) and disabling the Spark UI (no gain; users want it)."
+)
+
 QUERY = """
 import time
 from pyspark.sql import SparkSession, functions as F
@@ -136,6 +144,7 @@ def main() -> None:
             f"- {args.rounds} rounds, variants interleaved; master local[2]; the AppCDS archive "
             f"took {archive_seconds:.0f} s to make (a class-list run plus -Xshare:dump)"
             + ("" if archive else "; its dump FAILED, so that variant is missing"),
+            KEPT,
         ]
     )
     print(body)
