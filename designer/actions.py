@@ -99,6 +99,31 @@ class WindowActions:
         self.validate = self._make(
             "&Validate", w.validate, "F7", "validate", "Check the pipeline now"
         )
+        runs = w.run_commands
+        self.run = self._make(
+            "&Run", runs.run, "F5", "run", "Run the pipeline; unchanged steps reuse their outputs"
+        )
+        self.run_selected = self._make(
+            "Run &Selected Only", runs.run_selected, "Ctrl+F5", None, "Run just the selected steps"
+        )
+        self.run_from_selected = self._make(
+            "Run &From Selected",
+            runs.run_from_selected,
+            "Ctrl+Shift+F5",
+            None,
+            "Run the selected steps and everything downstream",
+        )
+        self.run_regenerated = self._make(
+            "Run With Re&generated Outputs",
+            runs.run_regenerated,
+            None,
+            "rerun",
+            "Run every step again, reusing nothing",
+        )
+        self.cancel_run = self._make(
+            "&Cancel Run", runs.cancel, "Shift+F5", "stop", "Stop the running steps"
+        )
+        self.cancel_run.setEnabled(False)
 
         self.theme_group = QActionGroup(w)
         self.theme_actions: dict[str, QAction] = {}
@@ -186,6 +211,11 @@ class WindowActions:
         pipeline = bar.addMenu("&Pipeline")
         pipeline.addActions([self.auto_layout, self.validate])
 
+        run = bar.addMenu("&Run")
+        run.addActions([self.run, self.run_selected, self.run_from_selected, self.run_regenerated])
+        run.addSeparator()
+        run.addAction(self.cancel_run)
+
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([self.shortcuts, self.about])
 
@@ -201,6 +231,7 @@ class WindowActions:
             [self.cut, self.copy, self.paste, self.delete],
             [self.zoom_in, self.zoom_out, self.zoom_fit, self.auto_layout],
             [self.validate],
+            [self.run, self.cancel_run],
         ):
             tb.addActions(group)
             tb.addSeparator()

@@ -84,6 +84,18 @@ class Dialogs:
         value, ok = QInputDialog.getText(self.parent, title, label, text=text)
         return value if ok else None
 
+    def confirm(self, title: str, text: str, accept: str) -> bool:
+        """A yes/cancel question whose yes button says `accept` (e.g. "Save and Run")."""
+        box = QMessageBox(self.parent)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        yes = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(yes)
+        box.exec()
+        return box.clickedButton() is yes
+
     def info(self, title: str, text: str) -> None:
         QMessageBox.information(self.parent, title, text)
 

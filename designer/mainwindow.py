@@ -16,9 +16,12 @@ from designer.dialogs import Dialogs
 from designer.document import Document
 from designer.files import FileController
 from designer.inspector import Inspector
+from designer.logs_panel import LogsPanel
 from designer.palette import Palette
 from designer.pipeline_editors import PipelineEditors
 from designer.problems_panel import ProblemsPanel
+from designer.run_commands import RunCommands
+from designer.runs_panel import RunsPanel
 from designer.theme import ThemeManager, icon
 
 
@@ -85,6 +88,8 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(lambda: self.dialogs)
         self.problems_panel = ProblemsPanel()
         self.pipeline_panel = PipelineEditors(report=self.show_message)
+        self.runs_panel = RunsPanel()
+        self.logs_panel = LogsPanel()
         self.palette_dock = self._dock(
             "Nodes", "paletteDock", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -97,7 +102,15 @@ class MainWindow(QMainWindow):
         self.pipeline_dock = self._dock(
             "Pipeline", "pipelineDock", self.pipeline_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.runs_dock = self._dock(
+            "Runs", "runsDock", self.runs_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.logs_dock = self._dock(
+            "Logs", "logsDock", self.logs_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
         self.tabifyDockWidget(self.problems_dock, self.pipeline_dock)
+        self.tabifyDockWidget(self.pipeline_dock, self.runs_dock)
+        self.tabifyDockWidget(self.runs_dock, self.logs_dock)
         self.problems_dock.raise_()
         self.resizeDocks(
             [self.palette_dock, self.inspector_dock], [220, 400], Qt.Orientation.Horizontal
@@ -107,6 +120,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.files = FileController(self, recovery_dir)
+        self.run_commands = RunCommands(self)
         self.window_actions = WindowActions(self)
         self.window_actions.build_menus()
         self.toolbar = self.window_actions.build_toolbar()
@@ -115,8 +129,12 @@ class MainWindow(QMainWindow):
             self.inspector_dock,
             self.problems_dock,
             self.pipeline_dock,
+            self.runs_dock,
+            self.logs_dock,
         ):
             self.window_actions.panels_menu.addAction(dock.toggleViewAction())
+        self.statusBar().addPermanentWidget(self.run_commands.status_icon)
+        self.statusBar().addPermanentWidget(self.run_commands.status_label)
         self.zoom_label = QLabel()
         self.zoom_label.setToolTip("Zoom (Ctrl+0 fits the pipeline)")
         self.statusBar().addPermanentWidget(self.zoom_label)
@@ -130,6 +148,8 @@ class MainWindow(QMainWindow):
         self.problems_panel.revealRequested.connect(self.reveal_node)
         self.problems_panel.countsChanged.connect(self._show_counts)
         self.files.openFailed.connect(self.problems_panel.set_file_problems)
+        self.runs_panel.runSelected.connect(self.run_commands.show_run)
+        self.runs_panel.stepActivated.connect(self.run_commands.show_step)
         ThemeManager.instance().themeChanged.connect(self._refresh_theme)
         self.set_document(Document())
         self.restore_window_state()
@@ -167,12 +187,14 @@ class MainWindow(QMainWindow):
         self.scene.message.connect(self.show_message)
         document.modifiedChanged.connect(self.setWindowModified)
         document.pathChanged.connect(self.update_title)
+        document.pathChanged.connect(lambda _path: self.run_commands.document_changed())
         document.problemsChanged.connect(self.problems_panel.set_problems)
         self.window_actions.undo_group.addStack(document.undo_stack)
         self.window_actions.undo_group.setActiveStack(document.undo_stack)
         self.inspector.set_document(document)
         self.pipeline_panel.set_document(document)
         self.problems_panel.set_file_problems(None, [])
+        self.run_commands.document_changed()
         if old is not None:
             self.window_actions.undo_group.removeStack(old.undo_stack)
             old.close()
@@ -218,6 +240,7 @@ class MainWindow(QMainWindow):
         self.window_actions.set_canvas_enabled(
             bool(names) or bool(self.scene and self.scene.selected_wires())
         )
+        self.run_commands.update_actions()
 
     def _show_zoom(self, level: float) -> None:
         self.zoom_label.setText(f"{level * 100:.0f}%")
@@ -343,9 +366,10 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.files.maybe_save():
+        if not self.run_commands.confirm_close() or not self.files.maybe_save():
             event.ignore()
             return
+        self.run_commands.shutdown()
         self.files.remove_recovery()
         self.files.autosave_timer.stop()
         self.save_window_state()
