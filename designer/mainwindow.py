@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from designer.actions import WindowActions
 from designer.canvas.scene import PipelineScene
@@ -116,6 +116,12 @@ class MainWindow(QMainWindow):
             [self.palette_dock, self.inspector_dock], [220, 400], Qt.Orientation.Horizontal
         )
         self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+        # one central widget for every document's view: replacing the central widget of a
+        # shown window lets the bottom docks take the canvas's room
+        self.canvas_holder = QWidget(self)
+        self.canvas_layout = QVBoxLayout(self.canvas_holder)
+        self.canvas_layout.setContentsMargins(0, 0, 0, 0)
+        self.setCentralWidget(self.canvas_holder)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -177,11 +183,14 @@ class MainWindow(QMainWindow):
         self.view.message.connect(self.show_message)
         self.view.zoomChanged.connect(self._show_zoom)
         self.view.addActions(self.window_actions.canvas_actions)
-        self.setCentralWidget(self.view)
+        self.view.resize(self.canvas_holder.size())  # fit-to-view below sees the real size
+        self.canvas_layout.addWidget(self.view)
         self.empty_hint = EmptyCanvasHint(self.view)
         self.view.viewport().installEventFilter(self)  # pipeline files dropped here are opened
         document.modelEvent.connect(self._on_model_event)
         if old_view is not None:
+            self.canvas_layout.removeWidget(old_view)
+            old_view.hide()
             old_view.deleteLater()
         self.scene.selectionChanged.connect(self._on_selection)
         self.scene.message.connect(self.show_message)

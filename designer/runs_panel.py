@@ -91,6 +91,12 @@ class RunsPanel(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 4)
         splitter.setChildrenCollapsible(False)
+        splitter.setSizes([440, 560])
+        header = self.runs_tree.header()  # the id gives way (elided in the middle) to the rest
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, header.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, header.ResizeMode.ResizeToContents)
+        self.runs_tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.empty = QLabel("No runs yet. Press F5 to run the pipeline.", self)
         self.empty.setObjectName("emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
