@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFontDatabase, QTextBlockFormat, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -242,9 +242,13 @@ class LogsPanel(QWidget):
         width = max((len(s) for s in self._steps), default=0)
         f = self._formats
         first = self.view.document().isEmpty()
+        plain, tinted = QTextBlockFormat(), self._stderr_block
         for line in lines:
-            if not first:
-                cursor.insertBlock()
+            error = line.stream in ("stderr", "server")
+            if first:
+                cursor.setBlockFormat(tinted if error else plain)
+            else:
+                cursor.insertBlock(tinted if error else plain)
             first = False
             stamp = dt.datetime.fromtimestamp(line.time).strftime("%H:%M:%S") if line.time else ""
             cursor.insertText(f"{stamp:8}  ", f["time"])
@@ -263,19 +267,19 @@ class LogsPanel(QWidget):
     def _make_formats(self, theme: str) -> None:
         i = 1 if theme == "dark" else 0
 
-        def fmt(key: str, background: str | None = None, italic: bool = False) -> QTextCharFormat:
+        def fmt(key: str, italic: bool = False) -> QTextCharFormat:
             f = QTextCharFormat()
             f.setForeground(QColor(_COLOURS[key][i]))
-            if background:
-                f.setBackground(QColor(_COLOURS[background][i]))
             f.setFontItalic(italic)
             return f
 
+        self._stderr_block = QTextBlockFormat()  # the whole row tinted, not just its text
+        self._stderr_block.setBackground(QColor(_COLOURS["stderr_bg"][i]))
         self._formats = {
             "time": fmt("time"),
             "step": fmt("step"),
             "text": fmt("text"),
-            "stderr": fmt("stderr", background="stderr_bg"),
+            "stderr": fmt("stderr"),
             "pipeloom": fmt("pipeloom", italic=True),
         }
 

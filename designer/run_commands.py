@@ -110,6 +110,8 @@ class RunCommands(QObject):
         self.last_summary = None
         self.last_error = None
         w.scene.clear_run_status()
+        w.logs_dock.show()
+        w.logs_dock.raise_()
         w.logs_panel.start_live(
             [n for n, node in pipeline.nodes.items() if node.type in STEP_TYPES]
         )
@@ -139,7 +141,14 @@ class RunCommands(QObject):
 
     def _on_events(self, events: list) -> None:
         w = self.window
-        lines = [e for e in events if isinstance(e, LogLine)]
+        lines = [
+            LogLine(e.step, "pipeloom", e.time, e.message)
+            if isinstance(e, StatusChanged)  # a reused step prints nothing: say whose outputs
+            else e
+            for e in events
+            if isinstance(e, LogLine)
+            or (isinstance(e, StatusChanged) and e.status is Status.REUSED and e.message)
+        ]
         if lines:
             w.logs_panel.append(lines)
         paint = self._showing_run_document()
@@ -262,6 +271,7 @@ class RunCommands(QObject):
 
     def show_step(self, run_id: str, step: str) -> None:
         self.window.logs_panel.set_step_filter(step)
+        self.window.logs_dock.raise_()
         self.window.reveal_node(step)
 
     def confirm_close(self) -> bool:

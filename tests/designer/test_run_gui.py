@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextCursor
 
 from designer.dialogs import SaveAnswer
 from engine import yamlio
@@ -133,9 +132,11 @@ def test_run_from_the_menu_shows_statuses_logs_and_history(qtbot, window, chain)
     assert "Run completed" in window.run_commands.status_label.text()
     assert actions.run.isEnabled() and not actions.cancel_run.isEnabled()
 
+    first_run = runs[0].id
     # a second run reuses both steps; regenerated outputs run them again
     run_and_wait(qtbot, window, actions.run)
     assert pills(window) == {"a": "Reused", "b": "Reused"}
+    assert f"reused outputs of run {first_run}" in window.logs_panel.text()
     run_and_wait(qtbot, window, actions.run_regenerated)
     assert pills(window) == {"a": "Completed", "b": "Completed"}
     assert [r.status for r in window.runs_panel.runs()] == [Status.COMPLETED] * 3
@@ -163,21 +164,16 @@ def test_logs_arrive_live_and_stderr_lines_are_tinted(qtbot, window, tmp_path):
     assert not window.window_actions.run.isEnabled()
     doc = window.logs_panel.view.document()
 
-    def end_of_line(containing: str) -> QTextCursor:
-        block = next(
+    def block_of(containing: str):
+        return next(
             doc.findBlockByNumber(i)
             for i in range(doc.blockCount())
             if containing in doc.findBlockByNumber(i).text()
         )
-        cursor = QTextCursor(block)
-        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
-        return cursor
 
-    cursor = end_of_line("writes to stderr")
-    stdout_cursor = end_of_line("hello from slow")
-    tinted = cursor.charFormat().background().color()
-    assert cursor.charFormat().background().style() != Qt.BrushStyle.NoBrush
-    assert tinted != stdout_cursor.charFormat().background().color()
+    tint = block_of("writes to stderr").blockFormat().background()
+    assert tint.style() != Qt.BrushStyle.NoBrush
+    assert block_of("hello from slow").blockFormat().background() != tint
 
     pids = [int(p) for p in pidfile.read_text().split()]
     with qtbot.waitSignal(window.run_commands.controller.runEnded, timeout=WAIT_MS):
