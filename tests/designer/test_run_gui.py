@@ -284,3 +284,63 @@ def test_no_process_of_the_run_is_left(qtbot, window, chain):
         if Path(f"/proc/{pid}").exists()
     ]
     assert not any("step.py" in c for c in commands)
+
+
+SPARK_PIPELINE = """\
+pipeloom: 1
+name: sparkgui
+computes:
+  spark: {type: spark, master: "local[*]"}
+nodes:
+  slow_sum:
+    type: spark-step
+    compute: spark
+    backend: connect
+    source_directory: code
+    file: slow_sum.py
+"""
+
+SLOW_SUM = """
+import time
+from pyspark.sql import SparkSession, functions as F
+
+spark = SparkSession.builder.getOrCreate()
+
+@F.udf("long")
+def slow(x):
+    time.sleep(0.4)
+    return x
+
+total = spark.range(0, 24, numPartitions=12).select(slow("id").alias("v")).agg(F.sum("v")).first()[0]
+print("total", total, flush=True)
+"""
+
+
+@pytest.mark.spark
+@pytest.mark.timeout(900)
+def test_spark_step_shows_progress_and_keeps_the_server_warm(
+    qtbot, window, tmp_path, spark_connect_server
+):
+    from engine.backends.connect_server import POOL, ServerKey
+
+    root = tmp_path / "spark"
+    (root / "code").mkdir(parents=True)
+    (root / "code" / "slow_sum.py").write_text(SLOW_SUM)
+    (root / "pipeline.yaml").write_text(SPARK_PIPELINE)
+    assert window.files.open(root / "pipeline.yaml")
+    progress = []
+    real = window.scene.set_run_progress
+    window.scene.set_run_progress = lambda node, f: (progress.append(f), real(node, f))
+    with qtbot.waitSignal(window.run_commands.controller.runEnded, timeout=600_000):
+        window.window_actions.run.trigger()
+    log = window.logs_panel.text()
+    assert pills(window) == {"slow_sum": "Completed"}, log[-3000:]
+    assert "total 276" in log
+    assert any(f is not None and 0 < f <= 1 for f in progress)
+    assert window.scene.nodes["slow_sum"].run_progress() is None
+
+    key = ServerKey.of("local[*]", {}, spark_connect_server.key.python)
+    holders = POOL._holders.get(key, 0)  # the session fixture's hold plus the window's
+    assert holders >= 2 and spark_connect_server.alive()
+    window.run_commands.shutdown()  # what closing the window does
+    assert POOL._holders.get(key, 0) == holders - 1
