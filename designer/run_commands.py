@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 import networkx as nx
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QLabel
 
 from designer.run_controller import RunController, RunNotStarted
@@ -46,6 +46,7 @@ class RunCommands(QObject):
         self.status_icon = QLabel()
         self.status_label = QLabel()
         self.status_label.setObjectName("runStatus")
+        self.status_text = ""  # the whole message (the label may elide it)
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._show_progress)
@@ -225,8 +226,11 @@ class RunCommands(QObject):
 
     def _show(self, text: str, status: str) -> None:
         self.status_icon.setPixmap(status_icon(status).pixmap(14, 14))
-        self.status_label.setText(text)
+        # elided: a long message must not widen the window; the tooltip has all of it
+        metrics = self.status_label.fontMetrics()
+        self.status_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight, 640))
         self.status_label.setToolTip(text)
+        self.status_text = text
         self.status_icon.show()
         self.status_label.show()
 

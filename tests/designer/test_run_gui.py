@@ -129,7 +129,7 @@ def test_run_from_the_menu_shows_statuses_logs_and_history(qtbot, window, chain)
     assert len(runs) == 1 and runs[0].status is Status.COMPLETED
     assert window.runs_panel.selected_run() == runs[0].id
     assert window.runs_panel.step_rows() == [("a", "Completed"), ("b", "Completed")]
-    assert "Run completed" in window.run_commands.status_label.text()
+    assert "Run completed" in window.run_commands.status_text
     assert actions.run.isEnabled() and not actions.cancel_run.isEnabled()
 
     first_run = runs[0].id
@@ -157,7 +157,7 @@ def test_logs_arrive_live_and_stderr_lines_are_tinted(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: "MARKER sleeping" in window.logs_panel.text(), timeout=WAIT_MS)
     assert window.scene.nodes["slow"].run_status() == "Running"
     assert "slow writes to stderr" in window.logs_panel.text()
-    assert "Running" in window.run_commands.status_label.text()
+    assert "Running" in window.run_commands.status_text
     # editing stays possible during the run
     window.document.pipeline.nodes["slow"]  # noqa: B018
     assert window.window_actions.cancel_run.isEnabled()
@@ -198,7 +198,7 @@ def test_failed_step_skips_downstream(qtbot, window, tmp_path):
     run_and_wait(qtbot, window, window.window_actions.run)
     assert pills(window) == {"bad": "Failed", "after": "Skipped", "good": "Completed"}
     assert window.run_commands.last_summary.status is Status.FAILED
-    assert "bad: exited with code 3" in window.run_commands.status_label.text()
+    assert "bad: exited with code 3" in window.run_commands.status_text
     assert ("after", "Skipped") in window.runs_panel.step_rows()
     window.logs_panel.set_step_filter("bad")
     assert "failed: exited with code 3" in window.logs_panel.text()
@@ -269,7 +269,7 @@ def test_validation_errors_refuse_the_run(qtbot, window, tmp_path):
     assert window.files.open(path)
     window.window_actions.run.trigger()
     assert not window.run_commands.controller.busy
-    assert "Cannot run" in window.run_commands.status_label.text()
+    assert "Cannot run" in window.run_commands.status_text
     assert any("missing.py" in p.message for p in window.problems_panel.problems())
     assert not (tmp_path / "p" / ".pipeloom" / "runs.db").exists()
 
@@ -344,3 +344,20 @@ def test_spark_step_shows_progress_and_keeps_the_server_warm(
     assert holders >= 2 and spark_connect_server.alive()
     window.run_commands.shutdown()  # what closing the window does
     assert POOL._holders.get(key, 0) == holders - 1
+
+
+def test_missing_java_is_one_clear_message(qtbot, window, tmp_path, monkeypatch):
+    root = tmp_path / "nojava"
+    (root / "code").mkdir(parents=True)
+    (root / "code" / "slow_sum.py").write_text(SLOW_SUM)
+    text = SPARK_PIPELINE.replace("backend: connect", "backend: submit")
+    (root / "pipeline.yaml").write_text(text.replace('"local[*]"', '"local[1]"'))
+    (tmp_path / "empty-bin").mkdir()
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-such-java"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert window.files.open(root / "pipeline.yaml")
+    run_and_wait(qtbot, window, window.window_actions.run)
+    assert pills(window) == {"slow_sum": "Failed"}
+    status = window.run_commands.status_text
+    assert "Spark needs Java 17 or newer" in status and "JAVA_HOME" in status
+    assert "Traceback" not in window.logs_panel.text() and "Traceback" not in status
