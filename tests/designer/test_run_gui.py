@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from designer.dialogs import SaveAnswer
+from engine import changes as ch
 from engine import yamlio
 from engine.events import Status
 from engine.model import Compute, InputPort, Node, OutputPort, Pipeline, Ref
@@ -158,8 +159,12 @@ def test_logs_arrive_live_and_stderr_lines_are_tinted(qtbot, window, tmp_path):
     assert window.scene.nodes["slow"].run_status() == "Running"
     assert "slow writes to stderr" in window.logs_panel.text()
     assert "Running" in window.run_commands.status_text
-    # editing stays possible during the run
-    window.document.pipeline.nodes["slow"]  # noqa: B018
+    # editing stays possible during the run, and changes nothing in it
+    window.document.push(ch.SetParam("slow", "description", "edited while running"))
+    assert window.document.modified and window.run_commands.controller.busy
+    assert window.run_commands.controller.runner.pipeline.nodes["slow"].description != (
+        "edited while running"
+    )
     assert window.window_actions.cancel_run.isEnabled()
     assert not window.window_actions.run.isEnabled()
     doc = window.logs_panel.view.document()
@@ -250,8 +255,6 @@ def test_untitled_document_asks_for_a_path(qtbot, window, dialogs, tmp_path):
     source = write_project(tmp_path / "src", [step("a", ["a"])])
     fragment = yamlio.load(str(source))
     window.document.pipeline.computes["pool"] = fragment.computes["pool"]
-    from engine import changes as ch
-
     window.document.push(ch.AddNode(fragment.nodes["a"]))
     target = tmp_path / "src" / "saved.yaml"
     dialogs.save_path = str(target)
@@ -361,3 +364,23 @@ def test_missing_java_is_one_clear_message(qtbot, window, tmp_path, monkeypatch)
     status = window.run_commands.status_text
     assert "Spark needs Java 17 or newer" in status and "JAVA_HOME" in status
     assert "Traceback" not in window.logs_panel.text() and "Traceback" not in status
+
+
+def test_closing_the_window_during_a_run_cancels_it(qtbot, window, dialogs, tmp_path):
+    pidfile = tmp_path / "pids"
+    path = write_project(tmp_path / "p", [step("slow", ["slow", "--sleep-forever", str(pidfile)])])
+    assert window.files.open(path)
+    window.window_actions.run.trigger()
+    qtbot.waitUntil(lambda: "MARKER sleeping" in window.logs_panel.text(), timeout=WAIT_MS)
+    pids = [int(p) for p in pidfile.read_text().split()]
+
+    dialogs.confirm_answer = False  # keep the window and the run
+    assert not window.close()
+    assert window.isVisible() and window.run_commands.controller.busy
+
+    dialogs.confirm_answer = True
+    assert window.close()
+    assert ("confirm", "Cancel the run?", "Cancel Run and Close") in dialogs.asked
+    qtbot.waitUntil(lambda: all(not alive(p) for p in pids), timeout=WAIT_MS)
+    runner = window.run_commands.controller.runner
+    assert runner.summary is not None and runner.summary.status is Status.CANCELED
