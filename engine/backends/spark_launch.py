@@ -20,6 +20,9 @@ from engine.java import Java
 LAUNCHER = "org.apache.spark.launcher.Main"
 SUBMIT = "org.apache.spark.deploy.SparkSubmit"
 _NOT_IN_KEY = ("SPARK_CONNECT_AUTHENTICATE_TOKEN",)  # read by the JVM, never by the launcher
+# per-start values inside JVM options: cached with a placeholder, filled in at each start
+_PER_START = re.compile(r"(-XX:DumpLoadedClassList=)\S+")
+_PLACEHOLDER = "@PIPELOOM_PER_START@"
 
 
 def _scala_version(home: str) -> str:
@@ -65,6 +68,11 @@ def jvm_command(args: list[str], env: dict[str, str], java: Java) -> list[str]:
     """The SparkSubmit JVM command for `args` (cached), or spark-class when it cannot be."""
     home = env["SPARK_HOME"]
     spark_class = [os.path.join(home, "bin", "spark-class"), SUBMIT, *args]
+    per_start = [m.group(0)[len(m.group(1)) :] for a in args for m in _PER_START.finditer(a)]
+    if per_start and per_start[0] != _PLACEHOLDER:
+        generic = [_PER_START.sub(lambda m: m.group(1) + _PLACEHOLDER, a) for a in args]
+        command = jvm_command(generic, env, java)
+        return [c.replace(_PLACEHOLDER, per_start[0]) for c in command]
     conf_dir = env.get("SPARK_CONF_DIR") or os.path.join(home, "conf")
     if os.path.exists(os.path.join(conf_dir, "spark-env.sh")):
         return spark_class

@@ -625,3 +625,35 @@ def test_second_server_start_maps_the_class_archive_the_first_one_left(tmp_path,
         assert second.alive()
     finally:
         second.stop()
+
+
+def test_the_cached_jvm_command_is_the_launchers_and_fills_in_per_start_options(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from engine.backends.connect_server import server_env, server_submit_args
+    from engine.backends.spark_launch import jvm_command, parse_launcher_output
+    from engine.java import find_java
+
+    assert parse_launcher_output(b"\0\n/usr/bin/java\0-cp\0x\0") == ["/usr/bin/java", "-cp", "x"]
+    java = find_java()
+    env = server_env(sys.executable, java)
+    key = ServerKey.of("local[1]", {"spark.ui.enabled": "false"}, sys.executable)
+    commands = [
+        jvm_command(server_submit_args(key, [f"-XX:DumpLoadedClassList={name}"], 4321), env, java)
+        for name in ("/x/one.lst", "/x/two.lst")
+    ]
+    assert list((tmp_path / "pipeloom" / "launch").iterdir()).__len__() == 1
+    for command, name in zip(commands, ("/x/one.lst", "/x/two.lst"), strict=True):
+        assert command[0] == java.executable
+        assert f"-XX:DumpLoadedClassList={name}" in command
+        assert "org.apache.spark.deploy.SparkSubmit" in command
+        assert "spark.connect.grpc.binding.port=4321" in command
+        assert (
+            command[-2:]
+            == [
+                "org.apache.spark.sql.connect.service.SparkConnectServer",
+                "spark-internal",
+            ]
+            or command[-1] == "spark-internal"
+        )
