@@ -643,17 +643,10 @@ def test_the_cached_jvm_command_is_the_launchers_and_fills_in_per_start_options(
         jvm_command(server_submit_args(key, [f"-XX:DumpLoadedClassList={name}"], 4321), env, java)
         for name in ("/x/one.lst", "/x/two.lst")
     ]
-    assert list((tmp_path / "pipeloom" / "launch").iterdir()).__len__() == 1
+    assert len(list((tmp_path / "pipeloom" / "launch").iterdir())) == 1  # one launcher run
     for command, name in zip(commands, ("/x/one.lst", "/x/two.lst"), strict=True):
         assert command[0] == java.executable
         assert f"-XX:DumpLoadedClassList={name}" in command
         assert "org.apache.spark.deploy.SparkSubmit" in command
         assert "spark.connect.grpc.binding.port=4321" in command
-        assert (
-            command[-2:]
-            == [
-                "org.apache.spark.sql.connect.service.SparkConnectServer",
-                "spark-internal",
-            ]
-            or command[-1] == "spark-internal"
-        )
+        assert command[-1] == "spark-internal"
