@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFontDatabase, QTextBlockFormat, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,6 +29,7 @@ from engine.events import LogLine
 MAX_LINES = 50_000  # per run kept in memory and shown; older lines drop off the top
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a stored log larger than this is read from its tail
 ALL_STEPS = ""
+FLUSH_MS = 60  # live lines are drawn at most this often
 _STORED_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) (\w+): (.*)$")
 # (light, dark) colours for each part of a line
 _COLOURS = {
@@ -115,6 +116,11 @@ class LogsPanel(QWidget):
         self._live_steps: list[str] = []
         self._live_status = ""
         self._lines: list[Line] = []  # the shown run's lines
+        self._pending: list[Line] = []  # live lines not drawn yet
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush)
         self._steps: list[str] = []
         self._formats: dict[str, QTextCharFormat] = {}
         self._make_formats(ThemeManager.instance().name)
@@ -139,6 +145,8 @@ class LogsPanel(QWidget):
 
     def end_live(self, status: str) -> None:
         self.live = False
+        self._flush_timer.stop()
+        self._flush()  # the last lines at once
         self._live_status = status
         if self.showing_live:
             self.caption.setText(self._live_caption())
@@ -152,11 +160,23 @@ class LogsPanel(QWidget):
         self._live_lines.extend(new)
         if len(self._live_lines) > MAX_LINES * 2:  # trim in chunks, not per line
             del self._live_lines[: len(self._live_lines) - MAX_LINES]
+        if self.showing_live:
+            self._pending.extend(new)
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+
+    def _flush(self) -> None:
+        """Write the lines that came since the last flush (a flood is drawn a few times a
+        second, not once per batch; lines past the view's limit are not drawn at all)."""
+        if not self.isVisible():  # drawn when shown (see showEvent)
+            del self._pending[:-MAX_LINES]
+            return
+        pending, self._pending = self._pending, []
         if not self.showing_live:
             return
         self._set_steps(self._live_steps)
         wanted = self.current_step()
-        self._write([ln for ln in new if not wanted or ln.step == wanted])
+        self._write([ln for ln in pending if not wanted or ln.step == wanted])
 
     def show_live(self) -> None:
         """Back to the lines of the run started in this window."""
@@ -193,6 +213,11 @@ class LogsPanel(QWidget):
         self.caption.setText(f"Run {run_id} · {status}")
         self._render()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._pending:
+            self._flush()
+
     def lines(self) -> list[Line]:
         return list(self._lines)
 
@@ -225,6 +250,7 @@ class LogsPanel(QWidget):
         self.step_filter.blockSignals(False)
 
     def _render(self) -> None:
+        self._pending = []  # every line of the shown run is drawn below
         self.view.clear()
         wanted = self.current_step()
         self._write([ln for ln in self._lines if not wanted or ln.step == wanted], follow=True)
@@ -243,6 +269,7 @@ class LogsPanel(QWidget):
         f = self._formats
         first = self.view.document().isEmpty()
         plain, tinted = QTextBlockFormat(), self._stderr_block
+        last_second, stamp = -1, ""
         for line in lines:
             error = line.stream in ("stderr", "server")
             if first:
@@ -250,8 +277,12 @@ class LogsPanel(QWidget):
             else:
                 cursor.insertBlock(tinted if error else plain)
             first = False
-            stamp = dt.datetime.fromtimestamp(line.time).strftime("%H:%M:%S") if line.time else ""
-            cursor.insertText(f"{stamp:8}  ", f["time"])
+            second = int(line.time)
+            if second != last_second:
+                last_second = second
+                stamp = dt.datetime.fromtimestamp(second).strftime("%H:%M:%S") if second else ""
+                stamp = f"{stamp:8}  "
+            cursor.insertText(stamp, f["time"])
             if show_step:
                 cursor.insertText(f"{line.step:<{width}}  ", f["step"])
             kind = line.stream if line.stream in ("stderr", "pipeloom") else "text"
