@@ -148,6 +148,14 @@ def test_run_from_the_menu_shows_statuses_logs_and_history(qtbot, window, chain)
     assert window.logs_panel.run_id == first
     window.logs_panel.set_step_filter("")
     assert "hello from a" in window.logs_panel.text()
+    # a past run's statuses go back on the idle canvas; a step of it shows its log and node
+    reused_run = window.runs_panel.runs()[1].id
+    window.runs_panel.select_run(reused_run)
+    assert pills(window) == {"a": "Reused", "b": "Reused"}
+    steps = window.runs_panel.steps_tree
+    steps.itemActivated.emit(steps.topLevelItem(1), 0)
+    assert window.logs_panel.current_step() == "b"
+    assert window.scene.selected_nodes() == ["b"]
 
 
 def test_logs_arrive_live_and_stderr_lines_are_tinted(qtbot, window, tmp_path):
