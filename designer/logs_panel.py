@@ -189,7 +189,7 @@ class LogsPanel(QWidget):
 
     def _live_caption(self) -> str:
         if self.live_run_id is None:
-            return "Starting run…"
+            return "Starting run…" if self.live else "The run did not start"
         return f"Run {self.live_run_id} · {self._live_status}"
 
     def show_stored(

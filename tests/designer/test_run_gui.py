@@ -392,3 +392,17 @@ def test_closing_the_window_during_a_run_cancels_it(qtbot, window, dialogs, tmp_
     qtbot.waitUntil(lambda: all(not alive(p) for p in pids), timeout=WAIT_MS)
     runner = window.run_commands.controller.runner
     assert runner.summary is not None and runner.summary.status is Status.CANCELED
+
+
+def test_a_plan_that_cannot_run_is_one_clear_message(qtbot, window, dialogs, chain):
+    assert window.files.open(chain)
+    window.scene.select_nodes(["b"])  # b reads a, which never ran: nothing to reuse
+    with qtbot.waitSignal(window.run_commands.controller.runEnded, timeout=WAIT_MS):
+        window.window_actions.run_selected.trigger()
+    errors = [a for a in dialogs.asked if a[0] == "error"]
+    assert len(errors) == 1 and "run it first" in errors[0][2]
+    assert "Traceback" not in errors[0][2]
+    assert "Cannot run" in window.run_commands.status_text
+    assert window.logs_panel.caption.text() == "The run did not start"
+    assert pills(window) == {"a": None, "b": None}
+    assert window.window_actions.run.isEnabled()
