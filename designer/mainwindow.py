@@ -183,6 +183,8 @@ class MainWindow(QMainWindow):
         self.view.message.connect(self.show_message)
         self.view.zoomChanged.connect(self._show_zoom)
         self.view.addActions(self.window_actions.canvas_actions)
+        actions = self.window_actions
+        self.view.node_menu_actions = [actions.run_selected, actions.run_from_selected]
         self.view.resize(self.canvas_holder.size())  # fit-to-view below sees the real size
         self.canvas_layout.addWidget(self.view)
         self.empty_hint = EmptyCanvasHint(self.view)

@@ -29,6 +29,10 @@ def context_menu(view, pos: QPointF) -> QMenu:
         menu.addAction("Cut", view.cut)
         menu.addSeparator()
         menu.addAction("Delete", view.delete_selection)
+        extra = getattr(view, "node_menu_actions", [])  # e.g. the main window's run commands
+        if extra:
+            menu.addSeparator()
+            menu.addActions(extra)
     elif wire is not None:
         scene.clearSelection()
         wire.setSelected(True)

@@ -231,7 +231,12 @@ def test_run_selected_only_and_from_selected(qtbot, window, tmp_path):
     assert not actions.run_selected.isEnabled()
     run_and_wait(qtbot, window, actions.run)
 
-    window.scene.select_nodes(["b"])
+    from designer.canvas.contextmenu import context_menu
+
+    item = window.scene.nodes["b"]  # right-click on b: run it, or from it
+    menu = context_menu(window.view, item.mapToScene(item.rect().center()))
+    assert window.scene.selected_nodes() == ["b"]
+    assert {actions.run_selected, actions.run_from_selected} <= set(menu.actions())
     assert actions.run_selected.isEnabled()
     run_and_wait(qtbot, window, actions.run_selected)
     assert pills(window) == {"a": "Reused", "b": "Completed", "c": None}
