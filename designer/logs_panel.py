@@ -168,7 +168,7 @@ class LogsPanel(QWidget):
     def _flush(self) -> None:
         """Write the lines that came since the last flush (a flood is drawn a few times a
         second, not once per batch; lines past the view's limit are not drawn at all)."""
-        if not self.isVisible():  # drawn when shown (see showEvent)
+        if self.visibleRegion().isEmpty():  # a hidden or background tab: drawn when shown
             del self._pending[:-MAX_LINES]
             return
         pending, self._pending = self._pending, []
@@ -213,10 +213,10 @@ class LogsPanel(QWidget):
         self.caption.setText(f"Run {run_id} · {status}")
         self._render()
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
+    def shown(self) -> None:
+        """The panel came into view (its dock's tab was picked): draw what waited."""
         if self._pending:
-            self._flush()
+            self._flush_timer.start()
 
     def lines(self) -> list[Line]:
         return list(self._lines)

@@ -411,3 +411,22 @@ def test_a_plan_that_cannot_run_is_one_clear_message(qtbot, window, dialogs, cha
     assert window.logs_panel.caption.text() == "The run did not start"
     assert pills(window) == {"a": None, "b": None}
     assert window.window_actions.run.isEnabled()
+
+
+def test_runs_made_by_the_cli_show_up_when_the_runs_panel_is_shown(qtbot, window, chain):
+    import subprocess
+    import sys
+
+    assert window.files.open(chain)
+    window.problems_dock.raise_()
+    assert window.runs_panel.runs() == []
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(chain), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    window.runs_dock.raise_()
+    qtbot.waitUntil(lambda: len(window.runs_panel.runs()) == 1, timeout=WAIT_MS)
+    assert window.runs_panel.step_rows() == [("a", "Completed"), ("b", "Completed")]
