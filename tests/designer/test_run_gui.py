@@ -430,3 +430,14 @@ def test_runs_made_by_the_cli_show_up_when_the_runs_panel_is_shown(qtbot, window
     window.runs_dock.raise_()
     qtbot.waitUntil(lambda: len(window.runs_panel.runs()) == 1, timeout=WAIT_MS)
     assert window.runs_panel.step_rows() == [("a", "Completed"), ("b", "Completed")]
+
+
+def test_lines_that_came_while_the_logs_tab_was_hidden_show_when_it_is_picked(qtbot, window, chain):
+    assert window.files.open(chain)
+    runs = window.run_commands
+    runs.controller.busyChanged.connect(lambda busy: busy and window.runs_dock.raise_())
+    run_and_wait(qtbot, window, window.window_actions.run)
+    assert window.logs_panel.visibleRegion().isEmpty()
+    window.logs_dock.raise_()
+    qtbot.waitUntil(lambda: "b done" in window.logs_panel.text(), timeout=WAIT_MS)
+    assert window.logs_panel.text().count("hello from a") == 1
