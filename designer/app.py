@@ -53,6 +53,21 @@ def choose_platform(screenshot: bool) -> None:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
+# libraries Qt's xcb plugin loads that a minimal Debian/Ubuntu lacks: (soname stem, package)
+XCB_LIBRARIES = (
+    ("xcb-cursor", "libxcb-cursor0"),
+    ("xcb-icccm", "libxcb-icccm4"),
+    ("xcb-keysyms", "libxcb-keysyms1"),
+    ("xcb-image", "libxcb-image0"),
+    ("xcb-render-util", "libxcb-render-util0"),
+    ("xcb-shape", "libxcb-shape0"),
+    ("xcb-randr", "libxcb-randr0"),
+    ("xcb-xkb", "libxcb-xkb1"),
+    ("xkbcommon-x11", "libxkbcommon-x11-0"),
+    ("EGL", "libegl1"),
+)
+
+
 def xcb_problem() -> str | None:
     """Why Qt's xcb platform plugin would abort on this machine, if we can tell in advance."""
     if not sys.platform.startswith("linux"):
@@ -68,11 +83,12 @@ def xcb_problem() -> str | None:
             "no display to show the window on (DISPLAY is not set); run it inside a desktop "
             "session, or render with --screenshot OUT.png"
         )
-    if ctypes.util.find_library("xcb-cursor") is None:
+    missing = [pkg for lib, pkg in XCB_LIBRARIES if ctypes.util.find_library(lib) is None]
+    if missing:
         return (
-            "Qt needs the library libxcb-cursor0 to show windows on X11; install it "
-            "(Debian/Ubuntu: sudo apt install libxcb-cursor0), or run with "
-            "--screenshot / QT_QPA_PLATFORM=offscreen."
+            f"Qt needs {', '.join(missing)} to show windows on X11; install "
+            f"{'it' if len(missing) == 1 else 'them'} (Debian/Ubuntu: sudo apt install "
+            f"{' '.join(missing)}), or run with --screenshot / QT_QPA_PLATFORM=offscreen."
         )
     if not _x_display_reachable():
         return (

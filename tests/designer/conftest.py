@@ -11,6 +11,16 @@ from PySide6.QtCore import QCoreApplication, QSettings
 from designer.dialogs import Dialogs, SaveAnswer
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _clipboard_emptied_at_exit(qapp):
+    """Offscreen Qt (6.11) crashes at interpreter exit while the clipboard holds QMimeData
+    set by Python; a real X11 clipboard does not. Empty it once the designer tests are done."""
+    yield
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.clipboard().clear()
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, qapp):
     """Each test reads and writes its own INI settings under tmp_path."""
