@@ -97,6 +97,8 @@ def server_submit_args(key: ServerKey, java_options: list[str], port: int) -> li
     if options:
         args += ["--driver-java-options", options]
     conf.setdefault("spark.ui.showConsoleProgress", "false")
+    # the default 2 s leaves short jobs without any progress report (and the canvas bar idle)
+    conf.setdefault("spark.connect.progress.reportInterval", "200ms")
     conf.update(
         {
             "spark.connect.grpc.binding.address": "127.0.0.1",
