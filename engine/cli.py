@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             args = build_parser(argv).parse_args(argv)
         except SystemExit as exit_:  # --help, --version and usage errors (code 2)
             return exit_.code if isinstance(exit_.code, int) else EXIT_OK
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as exit 120 at interpreter shutdown
+        return code
     except KeyboardInterrupt:
         print("pipeloom: canceled", file=sys.stderr)
         return EXIT_CANCELED
