@@ -166,4 +166,4 @@ def _sha256_file(path: Path) -> str:
 
 def output_fingerprint(step_fingerprint: str, output: str) -> str:
     """An output is identified by the step that makes it: same step fingerprint, same data."""
-    return hash_json(["output", step_fingerprint, output])
+    return hashlib.sha256(f"output\0{step_fingerprint}\0{output}".encode()).hexdigest()

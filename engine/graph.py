@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+
 import networkx as nx
 
 from .model import Pipeline
@@ -30,10 +32,30 @@ def find_cycle(g: nx.MultiDiGraph) -> list[str] | None:
 
 
 def execution_order(pipeline: Pipeline, g: nx.MultiDiGraph | None = None) -> list[str]:
-    """Topological order, ties broken by the nodes' order in the file (stable, deterministic)."""
+    """Topological order, ties broken by the nodes' order in the file (stable, deterministic).
+
+    Kahn's algorithm over a heap of file positions, on the graph's adjacency directly: the
+    same order as nx.lexicographical_topological_sort at a fraction of its cost on big plans.
+    Raises nx.NetworkXUnfeasible on a cycle.
+    """
     g = build_graph(pipeline) if g is None else g
     position = {name: i for i, name in enumerate(pipeline.nodes)}
-    return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+    names = list(pipeline.nodes)
+    succ = g._succ  # noqa: SLF001 - read-only use of networkx's adjacency, for speed
+    indegree = {n: sum(len(keys) for keys in preds.values()) for n, preds in g._pred.items()}  # noqa: SLF001
+    ready = [position[n] for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for child, keys in succ[name].items():
+            indegree[child] -= len(keys)
+            if indegree[child] == 0:
+                heapq.heappush(ready, position[child])
+    if len(order) != len(indegree):
+        raise nx.NetworkXUnfeasible("the graph has a cycle")
+    return order
 
 
 def generations(pipeline: Pipeline, g: nx.MultiDiGraph | None = None) -> list[list[str]]:

@@ -289,8 +289,9 @@ def output_kind(node: Node, output: str) -> str | None:
 def templates_in(value: Any) -> Iterator[tuple[str, str]]:
     """(section, name) of every ``{inputs.X}`` / ``{outputs.Y}`` / ``{parameters.Z}``."""
     if isinstance(value, str):
-        for m in TEMPLATE_RE.finditer(value):
-            yield m.group(1), m.group(2)
+        if "{" in value:  # most arguments are plain words
+            for m in TEMPLATE_RE.finditer(value):
+                yield m.group(1), m.group(2)
     elif isinstance(value, list):
         for item in value:
             yield from templates_in(item)

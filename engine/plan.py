@@ -145,18 +145,18 @@ def make_plan(
     options = options or PlanOptions()
     base = project_dir(pipeline)
     warnings: list[Problem] = []
+    g = build_graph(pipeline)
     if validate:
         from .validate import validate as validate_pipeline
 
         known = {}
         for d in store.datasets():
             known.setdefault(d.name, set()).add(str(d.version))
-        problems = validate_pipeline(pipeline, base, known_datasets=known)
+        problems = validate_pipeline(pipeline, base, known_datasets=known, graph=g)
         if errors(problems):
             raise PipelineError(errors(problems), pipeline.path)
         warnings = [p for p in problems if not p.is_error]
     parameters = resolve_parameters(pipeline, options.parameters)
-    g = build_graph(pipeline)
     order = execution_order(pipeline, g)
     hasher = Hasher(store)
     builder = _PlanBuilder(pipeline, store, hasher, base, parameters)

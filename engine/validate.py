@@ -30,12 +30,14 @@ def validate(
     pipeline: Pipeline,
     base_dir: str | os.PathLike | None = None,
     known_datasets: Collection[str] | Mapping[str, Collection[str]] | None = None,
+    graph: nx.MultiDiGraph | None = None,
 ) -> list[Problem]:
     """Every problem found in `pipeline`, errors and warnings, in file order.
 
     base_dir: folder that relative paths are resolved against (default: the pipeline file's
     folder; with neither, file existence is not checked). known_datasets: names of registered
     datasets (or name -> versions); None skips the existence check of `dataset:` references.
+    graph: engine.graph.build_graph(pipeline) when the caller has it already (the plan).
     """
     if base_dir is None and pipeline.path:
         base_dir = os.path.dirname(os.path.abspath(pipeline.path))
@@ -47,7 +49,7 @@ def validate(
         if key != node.name:  # only an API misuse gets here; the file cannot say it
             checker.error(key, None, f"node {key!r} is stored under another name ({node.name!r})")
         _check_node(checker, node)
-    _check_cycles(checker, build_graph(pipeline))
+    _check_cycles(checker, build_graph(pipeline) if graph is None else graph)
     return checker.problems
 
 
