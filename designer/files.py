@@ -23,6 +23,7 @@ from designer.document import Document
 from engine import changes as ch
 from engine.model import Pipeline
 from engine.problems import PipelineError, Problem
+from engine.procs import alive
 
 if TYPE_CHECKING:
     from designer.mainwindow import MainWindow
@@ -36,14 +37,6 @@ def default_recovery_dir() -> Path:
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return Path(base or Path.home() / ".pipeloom") / "recovery"
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
@@ -260,7 +253,7 @@ class FileController(QObject):
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not yaml_path.exists() or _pid_alive(int(meta.get("pid", 0)) or -1):
+        if not yaml_path.exists() or alive(int(meta.get("pid", 0)) or -1):
             return None
         return meta
 

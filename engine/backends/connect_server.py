@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine import java as java_finder
 from engine.problems import PipelineError
+from engine.procs import alive
 
 from .server_cds import ServerArchive
 from .spark_boot import SERVER_STATUS_ENV
@@ -313,7 +314,7 @@ def _signal_and_wait(pid: int, grace: float) -> None:
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if not _pid_alive(pid):
+        if not alive(pid):
             return
         time.sleep(0.05)
     try:
@@ -321,14 +322,6 @@ def _signal_and_wait(pid: int, grace: float) -> None:
     except ProcessLookupError:
         pass
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     # the JVM is the watchdog's child: once it exits and is reaped, kill(0) fails; a zombie
     # still answers, so look at its state where /proc exists
     try:
