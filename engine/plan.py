@@ -274,6 +274,7 @@ class _PlanBuilder:
         self.datasets: dict[str, tuple[str, str, str, dict]] = {}  # name -> loc, fp, kind, fmt
         self.steps: dict[str, StepPlan] = {}
         self._entry_files: set[Path] | None = None
+        self._data_memo: dict[str, str] = {}  # location -> fingerprint, once per plan
         self._code_memo: dict[tuple[str, str], tuple[Path, Path, str | None, str]] = {}
 
     def add(self, node: Node) -> None:
@@ -301,7 +302,9 @@ class _PlanBuilder:
             raw = str(node.params.get("path") or "")
             location = raw if is_uri(raw) else str((self.base / raw).resolve())
         try:
-            fingerprint = self.hasher.data(location)
+            fingerprint = self._data_memo.get(location)
+            if fingerprint is None:  # many dataset nodes may name the same file
+                fingerprint = self._data_memo[location] = self.hasher.data(location)
         except FileNotFoundError:
             raise PipelineError(
                 Problem(
@@ -368,7 +371,7 @@ class _PlanBuilder:
             for o in node.outputs
         ]
         arguments = node.params.get("arguments") or []
-        used = {n for section, n in templates_in(arguments) if section == "parameters"}
+        used = _parameters_used(arguments)
         used_params = {n: self.parameters.get(n) for n in sorted(used)}
         if code is None:
             raise PipelineError(
@@ -426,6 +429,13 @@ class _PlanBuilder:
         if not others:
             return set()
         return others - local_imports(entry, source_dir)
+
+
+def _parameters_used(arguments: list) -> set[str]:
+    """Names of the pipeline parameters that ``{parameters.NAME}`` templates use."""
+    if all(isinstance(a, str) and "{parameters." not in a for a in arguments):
+        return set()  # the common case, without the regex
+    return {name for section, name in templates_in(arguments) if section == "parameters"}
 
 
 def _format_of(node: Node) -> dict[str, Any]:
