@@ -200,25 +200,20 @@ class PipelineScene(ModelMirror, QGraphicsScene):
         self, node_type: str, pos: QPointF, source: str, output: str
     ) -> str | None:
         """Quick-add's result: a new node at `pos` reading source.output, one undo step."""
-        pos = self._snapped(pos)
-        try:
-            change, name = commands.add_connected_node_change(
-                self.document.pipeline, node_type, (pos.x(), pos.y()), source, output
-            )
-        except commands.ConnectionRefused as exc:
-            self.message.emit(str(exc))
-            return None
-        if self.push(change):
-            self.select_nodes([name])
-            return name
-        return None
+        return self._add_wired_node(
+            commands.add_connected_node_change, node_type, pos, source, output
+        )
 
     def add_feeding_node(self, node_type: str, pos: QPointF, target: str, inp: str) -> str | None:
         """Quick-add from an input: a new node at `pos` whose output feeds target.inp."""
+        return self._add_wired_node(commands.add_feeding_node_change, node_type, pos, target, inp)
+
+    def _add_wired_node(self, make_change, node_type: str, pos: QPointF, node: str, port: str):
+        """Create a node at `pos` wired to node.port by `make_change`; select it; one undo step."""
         pos = self._snapped(pos)
         try:
-            change, name = commands.add_feeding_node_change(
-                self.document.pipeline, node_type, (pos.x(), pos.y()), target, inp
+            change, name = make_change(
+                self.document.pipeline, node_type, (pos.x(), pos.y()), node, port
             )
         except commands.ConnectionRefused as exc:
             self.message.emit(str(exc))
