@@ -12,12 +12,14 @@ from typing import Any
 import networkx as nx
 
 from . import api, model, registry, yamlio
+from .gcpause import gc_paused
 from .graph import generations
 from .problems import PipelineError
 
 InputLike = api.DatasetConsumptionConfig | api.OutputInputConfig
 
 
+@gc_paused
 def build_model(spec: api.Pipeline) -> model.Pipeline:
     steps = _steps_in_order(spec.steps)
     _check_unique_step_names(steps)

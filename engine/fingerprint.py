@@ -39,8 +39,12 @@ def is_uri(location: str) -> bool:
 
 
 def hash_json(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """sha256 of the canonical JSON of `value` (sorted keys, no spaces, str() of the rest)."""
+    return hashlib.sha256(_CANONICAL_JSON.encode(value).encode()).hexdigest()
+
+
+# one encoder for every hash: json.dumps with options builds a new one per call
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 class Hasher:

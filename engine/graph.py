@@ -6,19 +6,25 @@ import heapq
 
 import networkx as nx
 
+from .gcpause import gc_paused
 from .model import Pipeline
 
 
+@gc_paused
 def build_graph(pipeline: Pipeline) -> nx.MultiDiGraph:
     """Nodes by name; one edge per wire, keyed by the target input's name.
 
     Wires whose source node does not exist are left out (validation reports them).
     """
     g = nx.MultiDiGraph()
-    g.add_nodes_from(pipeline.nodes)
-    for e in pipeline.edges():
-        if e.source in pipeline.nodes:
-            g.add_edge(e.source, e.target, key=e.target_input, output=e.source_output)
+    nodes = pipeline.nodes
+    g.add_nodes_from(nodes)
+    add_edge = g.add_edge
+    for node in nodes.values():  # Pipeline.edges() without an Edge object per wire
+        for port in node.inputs:
+            source = port.source
+            if source is not None and source.node in nodes:
+                add_edge(source.node, node.name, key=port.name, output=source.output)
     return g
 
 
@@ -42,7 +48,7 @@ def execution_order(pipeline: Pipeline, g: nx.MultiDiGraph | None = None) -> lis
     position = {name: i for i, name in enumerate(pipeline.nodes)}
     names = list(pipeline.nodes)
     succ = g._succ  # noqa: SLF001 - read-only use of networkx's adjacency, for speed
-    indegree = {n: sum(len(keys) for keys in preds.values()) for n, preds in g._pred.items()}  # noqa: SLF001
+    indegree = _indegrees(g)
     ready = [position[n] for n, d in indegree.items() if d == 0]
     heapq.heapify(ready)
     order: list[str] = []
@@ -56,6 +62,31 @@ def execution_order(pipeline: Pipeline, g: nx.MultiDiGraph | None = None) -> lis
     if len(order) != len(indegree):
         raise nx.NetworkXUnfeasible("the graph has a cycle")
     return order
+
+
+def is_acyclic(g: nx.MultiDiGraph) -> bool:
+    """Whether `g` has no cycle (self-loops included): Kahn's algorithm, linear time.
+
+    nx.is_directed_acyclic_graph answers the same through topological generations and degree
+    views, several times slower on a 10,000-node pipeline; find_cycle names a cycle when
+    there is one.
+    """
+    succ = g._succ  # noqa: SLF001 - read-only use of networkx's adjacency, for speed
+    indegree = _indegrees(g)
+    ready = [n for n, d in indegree.items() if d == 0]
+    done = 0
+    while ready:
+        done += 1
+        for child, keys in succ[ready.pop()].items():
+            indegree[child] -= len(keys)
+            if indegree[child] == 0:
+                ready.append(child)
+    return done == len(indegree)
+
+
+def _indegrees(g: nx.MultiDiGraph) -> dict[str, int]:
+    """Wires into each node, counting parallel wires."""
+    return {n: sum(map(len, preds.values())) for n, preds in g._pred.items()}  # noqa: SLF001
 
 
 def generations(pipeline: Pipeline, g: nx.MultiDiGraph | None = None) -> list[list[str]]:

@@ -15,8 +15,10 @@ from typing import Any
 
 FORMAT_VERSION = 1
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-TEMPLATE_RE = re.compile(r"\{(inputs|outputs|parameters)\.([A-Za-z_][A-Za-z0-9_\-]*)\}")
+_NAME = r"[A-Za-z_][A-Za-z0-9_\-]*"
+NAME_RE = re.compile(f"^{_NAME}$")
+TEMPLATE_RE = re.compile(rf"\{{(inputs|outputs|parameters)\.({_NAME})\}}")
+PARAMETER_TEMPLATE_RE = re.compile(rf"\{{parameters\.({_NAME})\}}")
 
 
 def valid_name(name: str) -> bool:
@@ -68,10 +70,16 @@ class Node:
     description: str | None = None
 
     def input(self, name: str) -> InputPort | None:
-        return next((p for p in self.inputs if p.name == name), None)
+        for port in self.inputs:
+            if port.name == name:
+                return port
+        return None
 
     def output(self, name: str) -> OutputPort | None:
-        return next((p for p in self.outputs if p.name == name), None)
+        for port in self.outputs:
+            if port.name == name:
+                return port
+        return None
 
     def ports(self, direction: str) -> list:
         return self.inputs if direction == "in" else self.outputs
@@ -204,6 +212,9 @@ class Pipeline:
         src = self.nodes.get(ref.node)
         if src is None:
             return None
+        if src.type == "dataset":  # the common case of big pipelines, without a list
+            output = ref.output or DATASET_OUTPUT
+            return (src, output) if output == DATASET_OUTPUT else None
         outs = output_names(src)
         if ref.output is None:
             return (src, outs[0]) if len(outs) == 1 else None
@@ -286,12 +297,13 @@ def output_kind(node: Node, output: str) -> str | None:
     return port.kind if port else None
 
 
-def templates_in(value: Any) -> Iterator[tuple[str, str]]:
+def templates_in(value: Any) -> list[tuple[str, str]]:
     """(section, name) of every ``{inputs.X}`` / ``{outputs.Y}`` / ``{parameters.Z}``."""
     if isinstance(value, str):
-        if "{" in value:  # most arguments are plain words
-            for m in TEMPLATE_RE.finditer(value):
-                yield m.group(1), m.group(2)
-    elif isinstance(value, list):
+        return TEMPLATE_RE.findall(value) if "{" in value else []  # most are plain words
+    if isinstance(value, list):
+        found = []
         for item in value:
-            yield from templates_in(item)
+            found += templates_in(item)
+        return found
+    return []

@@ -9,6 +9,7 @@ the plan is refused.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ import networkx as nx
 from . import registry
 from .datastore import Datastore, parse_dataset_ref
 from .fingerprint import Hasher, hash_json, is_uri, local_imports, output_fingerprint
+from .gcpause import gc_paused
 from .graph import build_graph, execution_order
-from .model import Compute, Environment, Node, Pipeline, output_kind, templates_in
+from .model import PARAMETER_TEMPLATE_RE, Compute, Environment, Node, Pipeline
 from .problems import PipelineError, Problem, errors
 from .store import ChildRunRecord, RunStore
 
@@ -138,6 +140,7 @@ def _convert(raw: Any, type_name: str) -> Any:
     return raw
 
 
+@gc_paused
 def make_plan(
     pipeline: Pipeline, store: RunStore, options: PlanOptions | None = None, validate: bool = True
 ) -> Plan:
@@ -167,6 +170,8 @@ def make_plan(
         hasher.flush()
     steps = builder.steps
     selected = _selection(pipeline, g, steps, options)
+    # earlier runs of every step, in a few queries rather than one per step
+    earlier = store.completed_with_fingerprints(s.fingerprint for s in steps.values())
     plan_steps: dict[str, StepPlan] = {}
     chosen = set(selected)
     needed = set(selected)
@@ -182,9 +187,9 @@ def make_plan(
             continue
         step = steps[name]
         if name in chosen:
-            _decide(step, plan_steps, options, store)
+            _decide(step, plan_steps, options, earlier.get(step.fingerprint, ()))
         else:
-            step.reused = _reusable(store, step.fingerprint)
+            step.reused = _reusable(earlier.get(step.fingerprint, ()))
             if step.reused is None:
                 unavailable.append(name)
                 continue
@@ -226,8 +231,12 @@ def _selection(
 
 
 def _decide(
-    step: StepPlan, planned: dict[str, StepPlan], options: PlanOptions, store: RunStore
+    step: StepPlan,
+    planned: dict[str, StepPlan],
+    options: PlanOptions,
+    earlier: Iterable[ChildRunRecord],
 ) -> None:
+    """Run or reuse `step`; `earlier`: completed runs with its fingerprint, newest first."""
     runs_upstream = [u for u in step.upstream if u in planned and planned[u].action == "run"]
     if options.regenerate_outputs:
         step.action, step.reason = "run", "--regenerate-outputs"
@@ -238,16 +247,16 @@ def _decide(
     elif runs_upstream:
         step.action, step.reason = "run", f"upstream {', '.join(runs_upstream)} runs"
     else:
-        step.reused = _reusable(store, step.fingerprint)
+        step.reused = _reusable(earlier)
         if step.reused is None:
             step.action, step.reason = "run", "no earlier run with this fingerprint"
         else:
             step.action, step.reason = "reuse", f"outputs of run {step.reused.run_id}"
 
 
-def _reusable(store: RunStore, fingerprint: str) -> ChildRunRecord | None:
-    """The newest completed child run with this fingerprint whose outputs all still exist."""
-    for record in store.completed_with_fingerprint(fingerprint):
+def _reusable(earlier: Iterable[ChildRunRecord]) -> ChildRunRecord | None:
+    """The newest of these completed child runs whose outputs all still exist."""
+    for record in earlier:
         if all(Path(p).exists() for p in record.outputs.values()):
             return record
     return None
@@ -275,7 +284,9 @@ class _PlanBuilder:
         self.steps: dict[str, StepPlan] = {}
         self._entry_files: set[Path] | None = None
         self._data_memo: dict[str, str] = {}  # location -> fingerprint, once per plan
+        self._locations: dict[str, str] = {}  # dataset path as written -> location
         self._code_memo: dict[tuple[str, str], tuple[Path, Path, str | None, str]] = {}
+        self._shared_memo: dict[tuple, str] = {}  # see _shared
 
     def add(self, node: Node) -> None:
         spec = registry.spec(node.type)
@@ -300,7 +311,10 @@ class _PlanBuilder:
             location = found.path
         else:
             raw = str(node.params.get("path") or "")
-            location = raw if is_uri(raw) else str((self.base / raw).resolve())
+            location = self._locations.get(raw)
+            if location is None:  # many dataset nodes may name the same file
+                location = raw if is_uri(raw) else str((self.base / raw).resolve())
+                self._locations[raw] = location
         try:
             fingerprint = self._data_memo.get(location)
             if fingerprint is None:  # many dataset nodes may name the same file
@@ -346,21 +360,23 @@ class _PlanBuilder:
         env_name = node.params.get("environment")
         environment = p.environments.get(env_name) if env_name else None
         inputs, upstream = [], []
+        default_mode = spec.ports.default_mode
         for port in node.inputs:
             if port.source is None:
                 continue
-            resolved = p.resolve_output(port.source)
-            src, out = resolved
-            kind = port.kind or output_kind(src, out) or "tabular"
-            mode = port.mode or registry.default_mode(node.type)
-            if src.name in self.datasets:
-                location, fp, _src_kind, fmt = self.datasets[src.name]
+            src, out = p.resolve_output(port.source)
+            mode = port.mode or default_mode
+            dataset = self.datasets.get(src.name)
+            if dataset is not None:
+                location, fp, src_kind, fmt = dataset
+                kind = port.kind or src_kind
                 inputs.append(
                     InputPlan(port.name, src.name, out, False, kind, mode, fmt, location, fp)
                 )
             else:
                 upstream_step = self.steps[src.name]
                 port_out = src.output(out)
+                kind = port.kind or (port_out.kind if port_out else None) or "tabular"
                 fmt = dict(port_out.format) if port_out else {}
                 fp = output_fingerprint(upstream_step.fingerprint, out)
                 inputs.append(InputPlan(port.name, src.name, out, True, kind, mode, fmt, None, fp))
@@ -379,14 +395,11 @@ class _PlanBuilder:
                 p.path,
             )
         parts = {
-            "type": spec.type,
-            "entry": entry_rel,
-            "code": code,
+            # what many steps share (code, entry, compute conf, environment), hashed once
+            "shared": self._shared(spec.type, entry_rel, code, compute, environment),
             "arguments": arguments,
             "parameters": used_params,
             "settings": {k: v for k, v in node.params.items() if k not in _NOT_FINGERPRINTED},
-            "spark_conf": compute.conf if compute.type == "spark" else None,
-            "environment": _environment_spec(environment, self.base),
             "inputs": {i.name: [i.fingerprint, i.kind, i.format] for i in inputs},
             "outputs": [[o.name, o.kind, o.format] for o in outputs],
         }
@@ -405,6 +418,33 @@ class _PlanBuilder:
             reason="",
             parameters=used_params,
         )
+
+    def _shared(
+        self,
+        step_type: str,
+        entry_rel: str,
+        code: str,
+        compute: Compute,
+        environment: Environment | None,
+    ) -> str:
+        """The fingerprint of what steps with the same code, compute and environment share.
+
+        Hashed once per combination: an environment's requirements file is read once per plan,
+        not once per step.
+        """
+        key = (step_type, entry_rel, code, compute.name, environment.name if environment else None)
+        found = self._shared_memo.get(key)
+        if found is None:
+            found = self._shared_memo[key] = hash_json(
+                {
+                    "type": step_type,
+                    "entry": entry_rel,
+                    "code": code,
+                    "spark_conf": compute.conf if compute.type == "spark" else None,
+                    "environment": _environment_spec(environment, self.base),
+                }
+            )
+        return found
 
     def _entries(self) -> set[Path]:
         """The entry files of all steps (computed once per plan)."""
@@ -433,9 +473,14 @@ class _PlanBuilder:
 
 def _parameters_used(arguments: list) -> set[str]:
     """Names of the pipeline parameters that ``{parameters.NAME}`` templates use."""
-    if all(isinstance(a, str) and "{parameters." not in a for a in arguments):
-        return set()  # the common case, without the regex
-    return {name for section, name in templates_in(arguments) if section == "parameters"}
+    used: set[str] = set()
+    for arg in arguments:
+        if isinstance(arg, str):
+            if "{parameters." in arg:  # most arguments are plain words or port templates
+                used.update(PARAMETER_TEMPLATE_RE.findall(arg))
+        elif isinstance(arg, list):
+            used |= _parameters_used(arg)
+    return used
 
 
 def _format_of(node: Node) -> dict[str, Any]:

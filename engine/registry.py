@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 KINDS = ("tabular", "file")
@@ -74,6 +75,11 @@ class NodeSpec:
             cache = {p.name: p for p in self.params}
             object.__setattr__(self, "_cache", cache)
         return cache
+
+    @cached_property
+    def required(self) -> tuple[ParamSpec, ...]:
+        """The settings a node of this type must have."""
+        return tuple(p for p in self.params if p.required)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params if p.default is not None}

@@ -14,11 +14,14 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .events import Status
+
+_IN_CHUNK = 500  # fingerprints per `IN (...)` query (SQLite allows 32766 parameters)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -328,6 +331,24 @@ class RunStore:
             (fingerprint, Status.COMPLETED),
         )
         return [_child_record(r) for r in rows]
+
+    def completed_with_fingerprints(
+        self, fingerprints: Iterable[str]
+    ) -> dict[str, list[ChildRunRecord]]:
+        """`completed_with_fingerprint` of many fingerprints in a few queries (a plan's steps):
+        fingerprint -> runs, newest first; fingerprints without a completed run are left out."""
+        wanted = list(dict.fromkeys(fingerprints))
+        found: dict[str, list[ChildRunRecord]] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            rows = self._exec(
+                "SELECT * FROM child_runs WHERE status=? AND fingerprint IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY ended DESC",
+                (Status.COMPLETED, *chunk),
+            )
+            for row in rows:
+                found.setdefault(row["fingerprint"], []).append(_child_record(row))
+        return found
 
     # -- datasets -----------------------------------------------------------------------
     def register_dataset(

@@ -16,8 +16,20 @@ from typing import Any
 import networkx as nx
 
 from . import registry
-from .graph import build_graph
-from .model import TEMPLATE_RE, InputPort, Node, Pipeline, output_kind, output_names, valid_name
+from .gcpause import gc_paused
+from .graph import build_graph, is_acyclic
+from .model import (
+    DATASET_OUTPUT,
+    NAME_RE,
+    TEMPLATE_RE,
+    InputPort,
+    Node,
+    Pipeline,
+    Ref,
+    output_kind,
+    output_names,
+    valid_name,
+)
 from .problems import Problem
 from .validate_settings import Checker, check_pipeline_sections, check_value
 
@@ -26,6 +38,7 @@ _TEMPLATE_LIKE_RE = re.compile(r"\{([A-Za-z_]+)\.([^{}\s]*)\}")
 _TEMPLATE_SECTIONS = ("inputs", "outputs", "parameters")
 
 
+@gc_paused
 def validate(
     pipeline: Pipeline,
     base_dir: str | os.PathLike | None = None,
@@ -89,8 +102,8 @@ def _check_node(c: Checker, node: Node) -> None:
             )
             continue
         check_value(c, node, pspec, value)
-    for pspec in spec.params:
-        if pspec.required and node.params.get(pspec.name) is None:
+    for pspec in spec.required:
+        if node.params.get(pspec.name) is None:
             c.error(name, pspec.name, f"{pspec.label.lower()} is required (`{pspec.name}:`)")
     if spec.type == "dataset":
         c.check_dataset(node)
@@ -179,6 +192,20 @@ def _check_input(
             msg = f"`from: {ref}`: no node named {ref.node!r}{_did_you_mean(ref.node, c.pipeline.nodes)}"
         c.error(name, f"{field}.from", msg)
         return
+    if source.type == "dataset" and ref.output in (None, DATASET_OUTPUT):  # the common case
+        source_kind = source.params.get("kind", "tabular")
+        if port.kind is not None and port.kind != source_kind:
+            _check_kinds(c, node, port, field, ref, source_kind)
+        return
+    if source.type != "dataset":  # a step's output, the common way first
+        outputs = source.outputs
+        port_out = source.output(ref.output) if ref.output is not None else None
+        if port_out is None and ref.output is None and len(outputs) == 1:
+            port_out = outputs[0]
+        if port_out is not None:
+            if port.kind is not None and port.kind != port_out.kind:
+                _check_kinds(c, node, port, field, ref, port_out.kind)
+            return
     outs = output_names(source)
     if ref.output is None:
         if not outs:
@@ -203,14 +230,19 @@ def _check_input(
         return
     else:
         output = ref.output
-    source_kind = output_kind(source, output)
+    _check_kinds(c, node, port, field, ref, output_kind(source, output))
+
+
+def _check_kinds(
+    c: Checker, node: Node, port: InputPort, field: str, ref: Ref, source_kind: str | None
+) -> None:
     if (
         port.kind in registry.KINDS
         and source_kind in registry.KINDS
         and not registry.kind_compatible(source_kind, port.kind)
     ):
         c.error(
-            name,
+            node.name,
             f"{field}.as",
             f"kind mismatch: {ref} is {source_kind} and cannot feed a {port.kind} input "
             f"(a file output feeds only file inputs)",
@@ -222,10 +254,34 @@ def _check_arguments(c: Checker, node: Node) -> None:
     args = node.params.get("arguments")
     if not isinstance(args, list):
         return  # missing, or a wrong type already reported by check_value
-    name = node.name
+    templated = [a for a in args if isinstance(a, str) and "{" in a]
+    if not templated:
+        return  # no templates at all: the step reads its ports from the step context
     inputs = {p.name for p in node.inputs}
     outputs = {p.name for p in node.outputs}
     known = {"inputs": inputs, "outputs": outputs, "parameters": c.pipeline.parameters}
+    used: dict[str, set[str]] = {"inputs": set(), "outputs": set(), "parameters": set()}
+    # the common case first: every template names a port or parameter (a match cannot span
+    # two arguments: neither part of the pattern matches a newline)
+    for section, ref in _TEMPLATE_LIKE_RE.findall("\n".join(templated)):
+        names = known.get(section)
+        if names is None or ref not in names:
+            _check_templates_in_detail(c, node, args, known)
+            return
+        used[section].add(ref)
+    for refs in used.values():
+        for ref in refs:
+            if not NAME_RE.match(ref):  # a malformed one, e.g. {inputs.a.b}
+                _check_templates_in_detail(c, node, args, known)
+                return
+    _unused_ports(c, node, known, used)
+
+
+def _check_templates_in_detail(
+    c: Checker, node: Node, args: list, known: dict[str, Collection[str]]
+) -> None:
+    """Each template of each argument, with a message naming the argument that is wrong."""
+    name = node.name
     used: dict[str, set[str]] = {"inputs": set(), "outputs": set()}
     for i, arg in enumerate(args):
         if not isinstance(arg, str) or "{" not in arg:
@@ -256,8 +312,16 @@ def _check_arguments(c: Checker, node: Node) -> None:
                 )
             elif section in used:
                 used[section].add(ref)
+    _unused_ports(c, node, known, used)
+
+
+def _unused_ports(
+    c: Checker, node: Node, known: dict[str, Collection[str]], used: dict[str, set[str]]
+) -> None:
+    """Warn of ports no argument passes, once the arguments pass some port."""
+    name = node.name
     if not (used["inputs"] or used["outputs"]):
-        return  # no templates at all: the step reads its ports from the step context
+        return  # no port templates: the step reads its ports from the step context
     for section, direction in (("inputs", "input"), ("outputs", "output")):
         for port_name in sorted(known[section] - used[section]):
             c.warning(
@@ -273,7 +337,7 @@ def _check_arguments(c: Checker, node: Node) -> None:
 
 def _check_cycles(c: Checker, g: nx.MultiDiGraph) -> None:
     """One problem per cycle-carrying strongly connected component (linear time)."""
-    if nx.is_directed_acyclic_graph(g):
+    if is_acyclic(g):
         return
     for component in nx.strongly_connected_components(g):
         if len(component) == 1:

@@ -39,6 +39,7 @@ class Checker:
         self.known_datasets: dict[str, set[str] | None] | None = None
         self.problems: list[Problem] = []
         self._exists: dict[tuple[str, str], bool] = {}
+        self._step_files: dict[tuple, list[tuple[str, str]]] = {}  # see check_step_files
 
     def add(self, severity: Severity, node: str | None, field: str | None, message: str) -> None:
         loc = self.location(node, field)
@@ -96,24 +97,46 @@ class Checker:
             self.warning(node.name, "path", f"path {path!r} does not exist (yet): {full}")
 
     def check_step_files(self, node: Node, spec: registry.NodeSpec) -> None:
-        """The source directory and entry file exist and stay inside the project."""
+        """The source directory and entry file exist and stay inside the project.
+
+        Checked once per combination of these settings: the steps of a big pipeline mostly
+        share a folder and a few scripts, and the answer is the same for each.
+        """
+        params = node.params
+        keys = ("source_directory", spec.entry_param, "py_files", "jars", "files")
+        try:
+            memo_key = tuple(_hashable(params.get(k) if k else None) for k in keys)
+            found = self._step_files.get(memo_key)
+        except TypeError:  # a wrong type (already reported): check without the memo
+            memo_key, found = None, None
+        if found is None:
+            found = self._step_file_problems(node, spec)
+            if memo_key is not None:
+                self._step_files[memo_key] = found
+        for field, message in found:
+            self.error(node.name, field, message)
+
+    def _step_file_problems(self, node: Node, spec: registry.NodeSpec) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
         source = node.params.get("source_directory", ".")
         if not isinstance(source, str):
-            return  # wrong type already reported
+            return problems  # wrong type already reported
         source_dir: str | None = None
         if not os.path.isabs(source) and _escapes(source):
-            self.error(
-                node.name,
-                "source_directory",
-                f"source directory {source!r} leads outside the project folder",
+            problems.append(
+                (
+                    "source_directory",
+                    f"source directory {source!r} leads outside the project folder",
+                )
             )
         else:
             source_dir = self.resolve(source)
             if source_dir is not None and not self.exists(source_dir, "dir"):
-                self.error(
-                    node.name,
-                    "source_directory",
-                    f"source directory {source!r} does not exist: {source_dir}",
+                problems.append(
+                    (
+                        "source_directory",
+                        f"source directory {source!r} does not exist: {source_dir}",
+                    )
                 )
                 source_dir = None
         entry_key = spec.entry_param
@@ -125,19 +148,22 @@ class Checker:
                 files += [(key, v) for v in value if isinstance(v, str) and not URI_RE.match(v)]
         for key, rel in files:
             if os.path.isabs(rel) or _escapes(rel):
-                self.error(
-                    node.name,
-                    key,
-                    f"{rel!r} must be a path inside the source directory {source!r} "
-                    f"(only that folder is snapshotted for a run)",
+                problems.append(
+                    (
+                        key,
+                        f"{rel!r} must be a path inside the source directory {source!r} "
+                        f"(only that folder is snapshotted for a run)",
+                    )
                 )
             elif source_dir is not None and not self.exists(os.path.join(source_dir, rel), "file"):
-                self.error(
-                    node.name,
-                    key,
-                    f"{rel!r} does not exist in source directory {source!r}: "
-                    f"{os.path.join(source_dir, rel)}",
+                problems.append(
+                    (
+                        key,
+                        f"{rel!r} does not exist in source directory {source!r}: "
+                        f"{os.path.join(source_dir, rel)}",
+                    )
                 )
+        return problems
 
     def check_output(
         self, node: Node, port: OutputPort, field: str, rules: registry.PortRules | None
@@ -175,6 +201,10 @@ class Checker:
             self.error(name, f"{field}.destination", "destination cannot be the datastore itself")
 
 
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _escapes(rel: str) -> bool:
     """A relative path that climbs above its starting folder (`../x`, `a/../../x`)."""
     norm = os.path.normpath(rel)
@@ -208,6 +238,13 @@ def _is_scalar(v: Any) -> bool:
     return isinstance(v, str) or _is_number(v)
 
 
+def _all_scalars(values: list) -> bool:
+    for v in values:
+        if type(v) is not str and not _is_scalar(v):  # most are plain strings
+            return False
+    return True
+
+
 _EXPECTED = {
     "string": ("text", lambda v: isinstance(v, str)),
     "text": ("text", lambda v: isinstance(v, str)),
@@ -216,7 +253,7 @@ _EXPECTED = {
     "integer": ("a whole number", _is_int),
     "number": ("a number", _is_number),
     "boolean": ("true or false", lambda v: isinstance(v, bool)),
-    "list": ("a list", lambda v: isinstance(v, list) and all(_is_scalar(x) for x in v)),
+    "list": ("a list", lambda v: isinstance(v, list) and _all_scalars(v)),
     "mapping": (
         "a mapping",
         lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .gcpause import gc_paused
 from .migrate import file_version, migrate
 from .model import FORMAT_VERSION, Node, Pipeline, valid_name
 from .problems import PipelineError, Problem
@@ -38,6 +39,7 @@ __all__ = [
 _canonical_files: dict[str, int] = {}
 
 
+@gc_paused
 def loads(text: str | bytes, path: str | os.PathLike | None = None) -> Pipeline:
     """The pipeline in `text`; raises PipelineError with every problem, located."""
     name = os.fspath(path) if path is not None else None
@@ -54,6 +56,7 @@ def load(path: str | os.PathLike) -> Pipeline:
     return p
 
 
+@gc_paused
 def dumps(p: Pipeline) -> str:
     """The canonical text of a pipeline: loads(dumps(p)) == p, and dumps(loads(t)) == t for
     canonical t."""

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.graph import build_graph, execution_order
+from engine.graph import build_graph, execution_order, is_acyclic
 from engine.model import InputPort, Node, Pipeline, Ref
 
 
@@ -49,3 +49,13 @@ def test_a_self_loop_is_a_cycle():
     p = pipeline_from_edges(2, [(0, 1), (1, 1)], [0, 1])
     with pytest.raises(nx.NetworkXUnfeasible):
         execution_order(p)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_is_acyclic_agrees_with_networkx(data):
+    n = data.draw(st.integers(1, 12))
+    # any wires, self-loops and repeats included
+    edges = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))))
+    g = build_graph(pipeline_from_edges(n, edges, list(range(n))))
+    assert is_acyclic(g) == nx.is_directed_acyclic_graph(g)

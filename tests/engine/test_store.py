@@ -44,6 +44,40 @@ def test_runs_child_runs_and_dataset_versions_round_trip(tmp_path):
     assert again._exec("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_completed_runs_of_many_fingerprints_come_in_chunks_newest_first(tmp_path, monkeypatch):
+    import engine.store as store_module
+
+    monkeypatch.setattr(store_module, "_IN_CHUNK", 2)  # several chunks with a few steps
+    store = RunStore(tmp_path / ".pipeloom")
+    for run_id in ("r1", "r2"):
+        store.create_run(
+            run_id,
+            "exp",
+            "pipe",
+            None,
+            {},
+            {},
+            [(step, Status.NOT_STARTED, f"fp-{step}", "/l") for step in "abcde"],
+        )
+        for step in "abce":  # d fails; e only in the first run
+            if step == "e" and run_id == "r2":
+                continue
+            store.update_child(
+                run_id, step, status=Status.COMPLETED, outputs={"o": run_id}, ended=time.time()
+            )
+        store.update_child(run_id, "d", status=Status.FAILED)
+        store.finish_run(run_id, Status.FAILED)
+        time.sleep(0.01)  # distinct end times
+    wanted = [f"fp-{s}" for s in "abcdex"]
+    found = store.completed_with_fingerprints(wanted)
+    assert set(found) == {"fp-a", "fp-b", "fp-c", "fp-e"}
+    for fp in wanted:
+        assert [r.run_id for r in found.get(fp, [])] == [
+            r.run_id for r in store.completed_with_fingerprint(fp)
+        ]
+    assert [r.run_id for r in found["fp-a"]] == ["r2", "r1"]
+
+
 def test_a_run_whose_lock_is_held_is_never_marked_interrupted(tmp_path):
     store = RunStore(tmp_path / ".pipeloom")
     holder = subprocess.Popen(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.model import (
     Compute,
@@ -333,6 +335,21 @@ def test_missing_source_directory_and_entry_file(project):
     assert str(project / "code" / "prep.py") in problem.message
 
 
+def test_steps_sharing_a_missing_script_each_get_the_problem_at_their_own_line(project):
+    """File checks are made once per combination of settings; every node still hears of it."""
+    p = titanic()
+    p.nodes["dataprep"].params["file"] = "gone.py"
+    p.nodes["prep2"] = Node("prep2", "spark-step", dict(p.nodes["dataprep"].params))
+    p.nodes["prep2"].params["arguments"] = []
+    p.locations[("dataprep", "file")] = (10, 5)
+    p.locations[("prep2", "file")] = (40, 5)
+    problems = [q for q in validate(p, project) if q.field == "file"]
+    assert [(q.node, q.line) for q in problems] == [("dataprep", 10), ("prep2", 40)]
+    assert all(str(project / "code" / "gone.py") in q.message for q in problems)
+    p.nodes["prep2"].params["file"] = "dataprep.py"  # a different combination: checked anew
+    assert [q.node for q in validate(p, project) if q.field == "file"] == ["dataprep"]
+
+
 @pytest.mark.parametrize(
     "node, key, value",
     [
@@ -513,3 +530,60 @@ def test_never_raises_on_junk_values(project, junk):
     p.parameters["sample_fraction"].default = junk
     problems = validate(p, project)
     assert all(pr.message for pr in problems)
+
+
+# -- the arguments' quick path agrees with the detailed one ------------------------------
+
+_ARGUMENT_PIECES = [
+    "--x",
+    "{inputs.a}",
+    "{inputs.b}",
+    "{inputs.nope}",
+    "{outputs.out}",
+    "{outputs.a}",
+    "{parameters.p}",
+    "{parameters.missing}",
+    "{inputs.a.b}",
+    "{input.a}",
+    "{foo.bar}",
+    "{inputs.1x}",
+    "{inputs.}",
+    "{{inputs.a}}",
+    "pre-{inputs.a}-{parameters.p}",
+    "{inputs.a",
+    "",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    args=st.lists(
+        st.one_of(
+            st.sampled_from(_ARGUMENT_PIECES),
+            st.lists(st.sampled_from(_ARGUMENT_PIECES), max_size=3).map("".join),
+            st.integers(),
+        ),
+        max_size=8,
+    ),
+    inputs=st.lists(st.sampled_from(["a", "b", "1x", "a.b"]), max_size=3, unique=True),
+    outputs=st.lists(st.sampled_from(["out", "a", "x y"]), max_size=2, unique=True),
+)
+def test_quick_argument_check_finds_what_the_detailed_one_finds(args, inputs, outputs):
+    from engine.validate import _check_arguments, _check_templates_in_detail
+    from engine.validate_settings import Checker
+
+    p = Pipeline("args")
+    p.parameters["p"] = Parameter("p", "number", 1.0)
+    node = Node(
+        "s",
+        "script-step",
+        {"arguments": args},
+        [InputPort(n, Ref("src")) for n in inputs],
+        [OutputPort(n) for n in outputs],
+    )
+    p.nodes["s"] = node
+    quick, detailed = Checker(p, None), Checker(p, None)
+    _check_arguments(quick, node)
+    known = {"inputs": set(inputs), "outputs": set(outputs), "parameters": p.parameters}
+    _check_templates_in_detail(detailed, node, args, known)
+    assert quick.problems == detailed.problems
