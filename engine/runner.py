@@ -9,8 +9,6 @@ at a time, in order; observers hand them to their own thread if they need to.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 import secrets
 import sys
 import threading
@@ -34,27 +32,15 @@ from .events import (
     StepSummary,
 )
 from .launch import StepLaunches
-from .model import Compute, Pipeline
+from .model import Pipeline
 from .plan import Plan, PlanOptions, StepPlan, make_plan, project_dir
 from .problems import PipelineError
 from .procs import StepProcess, kill_run_leftovers
+from .schedule import Schedule, compute_capacity
 from .snapshot import take_snapshot
 from .store import RunLock, RunStore
 
 ENGINE_PARENT = str(Path(__file__).resolve().parent.parent)
-LOCAL_MASTER_RE = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
-
-
-def compute_capacity(compute: Compute) -> int:
-    """How many steps may run at once on a compute."""
-    if compute.type == "cpu-pool":
-        return max(1, compute.workers or os.cpu_count() or 1)
-    m = LOCAL_MASTER_RE.match(compute.master or "local[*]")
-    if m:
-        cores = m.group(1)
-        # local Spark shares one machine's cores: two steps keep it busy without thrashing
-        return 1 if cores == "1" or m.group(1) is None else 2
-    return 4
 
 
 def new_run_id() -> str:
@@ -274,68 +260,38 @@ class Runner:
 
     def _schedule(self, plan: Plan, run_dir: Path, snapshots: dict[str, Path]) -> None:
         """Start each step once all it reads has completed, as capacity allows (plan order)."""
-        capacity = {c.name: compute_capacity(c) for c in self.pipeline.computes.values()}
-        busy: dict[str, int] = dict.fromkeys(capacity, 0)
-        to_run = {s.name: s for s in plan.steps.values() if s.action == "run"}
-        position = {name: i for i, name in enumerate(to_run)}
-        dependents: dict[str, list[str]] = {}
-        waiting: dict[str, int] = {}
-        for step in to_run.values():
-            ups = [u for u in step.upstream if u in to_run]  # reused upstream are done
-            waiting[step.name] = len(ups)
-            for u in ups:
-                dependents.setdefault(u, []).append(step.name)
-        pending = set(to_run)  # neither started nor given a final status by the scheduler
-        ready = [s for s in to_run.values() if waiting[s.name] == 0]
+        schedule = Schedule(
+            {s.name: s for s in plan.steps.values() if s.action == "run"},
+            {c.name: compute_capacity(c) for c in self.pipeline.computes.values()},
+        )
         with self._cond:
-            for step in ready:
-                self._set_status(step.name, Status.QUEUED)
+            for name in schedule.ready:
+                self._set_status(name, Status.QUEUED)
             while True:
                 if self._cancel_requested and not self._canceled:
                     self._canceled = True
                     self._cancel_running()
                 if self._canceled:
-                    for name in sorted(pending, key=position.__getitem__):
+                    for name in schedule.cancel():
                         self._set_status(name, Status.CANCELED, message="run canceled")
-                    pending.clear()
-                    ready = []
                 while self._just_finished:
                     name = self._just_finished.pop(0)
-                    if self.statuses[name].succeeded:
-                        for d in dependents.get(name, []):
-                            waiting[d] -= 1
-                            if waiting[d] == 0 and d in pending:
-                                ready.append(to_run[d])
-                                self._set_status(d, Status.QUEUED)
-                    else:
-                        self._skip_downstream(name, dependents, pending)
-                ready.sort(key=lambda s: position[s.name])
-                waiting_for_capacity = []
-                for step in ready:
-                    compute = step.compute.name
-                    if busy[compute] < capacity[compute]:
-                        busy[compute] += 1
-                        pending.discard(step.name)
-                        self._launch_thread(step, run_dir, snapshots[step.name], busy)
-                    else:
-                        waiting_for_capacity.append(step)
-                ready = waiting_for_capacity
-                if not pending and not self._running:
+                    queued, skipped = schedule.ended(name, self.statuses[name].succeeded)
+                    for ready in queued:
+                        self._set_status(ready, Status.QUEUED)
+                    for skip, cause in skipped:
+                        self._set_status(
+                            skip, Status.SKIPPED, message=f"upstream {cause} did not complete"
+                        )
+                for step in schedule.launch():
+                    self._launch_thread(step, run_dir, snapshots[step.name], schedule)
+                if not schedule.pending and not self._running:
                     break
                 self._cond.wait(0.5)
         for t in self._threads:
             t.join()  # abandoned steps' threads are not in this list
 
-    def _skip_downstream(self, failed: str, dependents: dict[str, list[str]], pending: set) -> None:
-        todo = [(d, failed) for d in dependents.get(failed, [])]
-        while todo:
-            name, cause = todo.pop(0)
-            if name in pending:
-                pending.discard(name)
-                self._set_status(name, Status.SKIPPED, message=f"upstream {cause} did not complete")
-                todo += [(d, name) for d in dependents.get(name, [])]
-
-    def _launch_thread(self, step: StepPlan, run_dir: Path, code: Path, busy: dict) -> None:
+    def _launch_thread(self, step: StepPlan, run_dir: Path, code: Path, schedule: Schedule) -> None:
         entry = self._running[step.name] = _Running()
 
         def body() -> None:
@@ -343,7 +299,7 @@ class Runner:
                 self._execute(step, run_dir, code, entry)
             finally:
                 with self._cond:
-                    busy[step.compute.name] -= 1
+                    schedule.release(step)
                     self._running.pop(step.name, None)
                     self._cond.notify_all()
 
