@@ -224,7 +224,7 @@ class Runner:
         for step in plan.to_run:
             by_backend.setdefault(backend_name(step.compute, step.node), []).append(step)
         for name, steps in by_backend.items():
-            self.backends.get(name).prepare([s.node for s in steps], dict(self.pipeline.computes))
+            self.backends.get(name).prepare(steps, dict(self.pipeline.computes))
 
     def _take_snapshots(self, plan: Plan, run_dir: Path) -> dict[str, Path]:
         """A copy of each source_directory now, at submit time; steps sharing a folder share it.

@@ -8,8 +8,9 @@ tree on cancel. A backend only says *what* to run and manages whatever it keeps 
 
 Call order per run (all calls come from runner threads; a backend must be thread-safe):
 
-    backend.prepare(nodes, computes)       once, as soon as the plan shows the backend runs
-                                           something; must not block (start servers in the
+    backend.prepare(steps, computes)       once, as soon as the plan shows the backend runs
+                                           something (steps: what it will run, see
+                                           StepToRun); must not block (start servers in the
                                            background)
     for each step it runs, on a worker thread:
         argv, env = backend.command(launch, log)     may block until a server is ready;
@@ -36,6 +37,15 @@ from typing import Protocol, runtime_checkable
 from ..model import Compute, Environment, Node
 
 LogFn = Callable[[str], None]
+
+
+class StepToRun(Protocol):
+    """What `prepare` knows of a step before its snapshot exists (engine.plan.StepPlan)."""
+
+    node: Node
+    compute: Compute
+    source_dir: Path  # the project's folder; the snapshot is taken from it right after
+    entry: Path
 
 
 class BackendError(Exception):
@@ -94,7 +104,7 @@ class Backend(Protocol):
 
     name: str
 
-    def prepare(self, nodes: list[Node], computes: dict[str, Compute]) -> None: ...
+    def prepare(self, steps: list[StepToRun], computes: dict[str, Compute]) -> None: ...
 
     def command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]: ...
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..model import Compute, Node
-from .base import LogFn, ProgressSource, StepLaunch
+from ..model import Compute
+from .base import LogFn, ProgressSource, StepLaunch, StepToRun
 
 
 class CpuBackend:
     name = "cpu"
 
-    def prepare(self, nodes: list[Node], computes: dict[str, Compute]) -> None:
+    def prepare(self, steps: list[StepToRun], computes: dict[str, Compute]) -> None:
         """Nothing to warm up: each step is a fresh interpreter."""
 
     def command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import java as java_finder
-from ..model import Compute, Node
+from ..model import Compute
 from ..problems import PipelineError
-from .base import BackendError, LogFn, ProgressSource, StepLaunch
+from .base import BackendError, LogFn, ProgressSource, StepLaunch, StepToRun
 from .classic_api import find_classic_use
 from .connect_server import POOL, ConnectServer, ServerKey, client_env, server_env
 from .spark_boot import ARTIFACTS_ENV, PROGRESS_ENV, SQL_CONF_ENV
@@ -70,18 +70,31 @@ class SparkBackend:
 
     # -- servers ---------------------------------------------------------------------------
 
-    def prepare(self, nodes: list[Node], computes: dict[str, Compute]) -> None:
-        """Start (in the background) the local server every connect/auto step will need."""
-        for node in nodes:
+    def prepare(self, steps: list[StepToRun], computes: dict[str, Compute]) -> None:
+        """Start (in the background) the local server every connect/auto step will need.
+
+        An `auto` step whose code uses the classic API will run under spark-submit: it gets
+        no server (the same scan decides again on its snapshot when it starts).
+        """
+        classic: dict[tuple[Path, Path], bool] = {}  # steps mostly share a folder and script
+        for step in steps:
+            node = step.node
             compute = computes.get(node.params.get("compute"))
             if compute is None or compute.type != "spark":
                 continue
-            if (node.params.get("backend") or "auto") == "submit":
+            chosen = node.params.get("backend") or "auto"
+            if chosen == "submit":
                 continue
+            remote = is_remote_connect(master_of(compute))
+            if chosen == "auto" and not remote:
+                key = (step.entry, step.source_dir)
+                if key not in classic:
+                    classic[key] = find_classic_use(*key) is not None
+                if classic[key]:
+                    continue
             self._zygote(sys.executable)
-            if is_remote_connect(master_of(compute)):
-                continue
-            self._server(compute, sys.executable)
+            if not remote:
+                self._server(compute, sys.executable)
 
     def _server(self, compute: Compute, python: str) -> ConnectServer:
         key = ServerKey.of(master_of(compute), compute.conf, python)

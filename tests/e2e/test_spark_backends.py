@@ -16,6 +16,7 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -498,7 +499,17 @@ def test_an_sc_master_uses_that_server_with_the_token_from_token_env(
     env.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
     master = f"sc://localhost:{spark_connect_server.port}"
     launch = make_launch(tmp_path, script, [], master=master, env=env, token_env="REMOTE_TOKEN")
-    backend.prepare([launch.node], {"spark1": launch.compute})
+    backend.prepare(
+        [
+            SimpleNamespace(
+                node=launch.node,
+                compute=launch.compute,
+                source_dir=launch.code_dir,
+                entry=launch.entry,
+            )
+        ],
+        {"spark1": launch.compute},
+    )
     run = StepRun(backend, launch).start().wait()
     assert run.code == 0, run.text()
     assert "rows 7" in run.text()
