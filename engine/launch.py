@@ -4,6 +4,7 @@ file, expanded arguments, the environment, and the interpreter (its packages che
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -20,6 +21,12 @@ from .stepcontext import ENV_VAR, InputInfo, OutputInfo, StepContext
 from .store import RunStore
 
 ENGINE_PARENT = str(Path(__file__).resolve().parent.parent)
+DOWNLOADS = "inputs"  # the step's private copies of `mode: download` inputs, in its workdir
+
+
+def discard_downloads(workdir: Path) -> None:
+    """Delete a step's private input copies once it has ended (the originals stay)."""
+    shutil.rmtree(workdir / DOWNLOADS, ignore_errors=True)
 
 
 class StepLaunches:
@@ -55,7 +62,7 @@ class StepLaunches:
             assert location is not None
             uri = is_uri(location)
             if inp.mode == "download" and not uri:
-                location = str(copy_into(Path(location), workdir / "inputs" / inp.name))
+                location = str(copy_into(Path(location), workdir / DOWNLOADS / inp.name))
             elif inp.mode == "mount" and not uri:
                 digests = fresh if inp.source_is_step else hasher
                 mounted[inp.name] = (location, digests.data(location), not inp.source_is_step)

@@ -31,7 +31,7 @@ from .events import (
     StatusChanged,
     StepSummary,
 )
-from .launch import StepLaunches
+from .launch import StepLaunches, discard_downloads
 from .model import Pipeline
 from .plan import Plan, PlanOptions, StepPlan, make_plan, project_dir
 from .problems import PipelineError
@@ -360,28 +360,8 @@ class Runner:
                     return
                 self.started[name] = time.time()
                 self._set_status(name, Status.RUNNING, store_fields={"started": time.time()})
-            launch: StepLaunch | None = None
-            backend: Backend | None = None
-            mounted: dict[str, tuple[str, str]] = {}
             try:
-                launch, mounted = self._launches.build(step, workdir, code, self._outputs)
-                backend = self.backends.for_step(step.compute, step.node)
-                with self._cond:  # known before command(): a cancel may interrupt its wait
-                    entry.launch, entry.backend = launch, backend
-                argv, env = backend.command(launch, note)
-                with self._cond:
-                    if self._canceled or self._cancel_requested:
-                        raise _Canceled()
-                    entry.process = process = StepProcess(argv, env, workdir, write_line)
-                code_ = self._wait(step, process, backend, launch)
-                if self._canceled:
-                    raise _Canceled()
-                if code_ != 0:
-                    for line in _quietly(backend.on_failure, launch) or []:
-                        write_line("server", time.time(), line)
-                    raise _StepFailed(f"exited with code {code_}")
-                self._launches.check_mounts(mounted)
-                self._commit(step, note)
+                self._launch_and_wait(step, workdir, code, entry, write_line, note)
                 self._finish_step(name, Status.COMPLETED, outputs=self._outputs[name])
             except _Canceled:
                 plan.datastore.discard(self.run_id, name)
@@ -399,6 +379,42 @@ class Runner:
                 plan.datastore.discard(self.run_id, name)
                 note(f"failed: internal error {e!r}")
                 self._finish_step(name, Status.FAILED, f"internal error: {e!r}")
+
+    def _launch_and_wait(
+        self,
+        step: StepPlan,
+        workdir: Path,
+        code: Path,
+        entry: _Running,
+        write_line: Callable[[str, float, str], None],
+        note: Callable[[str], None],
+    ) -> None:
+        """Start the step's process, wait for it, commit its outputs when it succeeded.
+
+        Raises _Canceled or _StepFailed (or what building the launch raises). However it
+        ends, the step's private copies of `mode: download` inputs are deleted.
+        """
+        try:
+            launch, mounted = self._launches.build(step, workdir, code, self._outputs)
+            backend = self.backends.for_step(step.compute, step.node)
+            with self._cond:  # known before command(): a cancel may interrupt its wait
+                entry.launch, entry.backend = launch, backend
+            argv, env = backend.command(launch, note)
+            with self._cond:
+                if self._canceled or self._cancel_requested:
+                    raise _Canceled()
+                entry.process = process = StepProcess(argv, env, workdir, write_line)
+            code_ = self._wait(step, process, backend, launch)
+            if self._canceled:
+                raise _Canceled()
+            if code_ != 0:
+                for line in _quietly(backend.on_failure, launch) or []:
+                    write_line("server", time.time(), line)
+                raise _StepFailed(f"exited with code {code_}")
+            self._launches.check_mounts(mounted)
+            self._commit(step, note)
+        finally:
+            discard_downloads(workdir)
 
     def _wait(self, step: StepPlan, process: StepProcess, backend: Backend, launch) -> int:
         """The exit code; progress is polled on a side thread (a timed wait would add latency)."""

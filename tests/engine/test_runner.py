@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -207,6 +208,11 @@ def test_download_gives_a_private_copy_and_a_changed_mount_is_an_error(project):
     assert "changed its mounted input(s) inp" in runner.messages["mnt"]
     # the original was changed only by the mounted step
     assert (project.root / "data" / "in.txt").read_text() == "hello\nchanged\n"
+    # the downloading step read a private copy in its work folder, deleted once it ended
+    work = project.root / ".pipeloom" / "runs" / runner.run_id / "work" / "dl"
+    context = json.loads((work / "context.json").read_text())
+    assert work / "inputs" in Path(context["inputs"]["inp"]["path"]).parents
+    assert not (work / "inputs").exists()
 
 
 def test_missing_packages_fail_the_step_before_it_starts(project):
