@@ -14,6 +14,7 @@ import tempfile
 from typing import Any
 
 from .problems import PipelineError
+from .yaml_comments import delete_key, replace_value
 from .yaml_emit import WIDTH, flow, format_float, plain_ok
 
 
@@ -170,7 +171,7 @@ def _patch(rt: Any, old: dict, new: dict, style: Any) -> None:
     old = {renamed.get(k, k): v for k, v in old.items()}
     for k in old:
         if k not in new and k in rt:
-            del rt[k]
+            delete_key(rt, k)
     previous = None
     for k, value in new.items():
         child = _child_style(style, k)
@@ -184,7 +185,7 @@ def _patch(rt: Any, old: dict, new: dict, style: Any) -> None:
             ):
                 _patch(rt[k], old[k], value, child)
             else:
-                rt[k] = _to_round_trip(value, child)
+                replace_value(rt, k, _to_round_trip(value, child))
         else:
             at = list(rt).index(previous) + 1 if previous in rt else 0
             rt.insert(at, k, _to_round_trip(value, child))

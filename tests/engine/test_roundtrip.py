@@ -424,3 +424,76 @@ def test_the_persons_indentation_is_kept(tmp_path):
     p.apply(SetParam("prep", "file", "clean.py"))
     yamlio.save(p)
     assert path.read_text() == FOUR_SPACES.replace("prep.py", "clean.py")
+
+
+COMMENTS_BETWEEN_KEYS = """\
+pipeloom: 1
+name: between
+nodes:
+  raw:
+    type: dataset
+    kind: file   # a file, not a table
+    # the path is relative to this file
+    path: data/in.txt
+  prep:
+    type: script-step
+    description: cleans the data
+    # the pool below has two workers
+    compute: pool
+    arguments:
+      - --in
+      - "{inputs.raw}"
+    # the inputs come next
+    inputs:
+      raw: {from: raw}
+    script: prep.py
+  # the report reads what prep writes
+  report:
+    type: script-step
+    compute: pool
+    script: report.py
+computes:
+  pool: {type: cpu-pool, workers: 2}
+"""
+
+
+def edit_between_and_save(tmp_path, *changes) -> str:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(COMMENTS_BETWEEN_KEYS)
+    p = yamlio.load(path)
+    for c in changes:
+        p.apply(c)
+    yamlio.save(p)
+    assert yamlio.load(path) == p
+    return path.read_text()
+
+
+def above(text: str, comment: str) -> str:
+    """The line right below a comment line: what the comment is about."""
+    lines = text.splitlines()
+    return lines[[i for i, line in enumerate(lines) if line.strip() == comment][0] + 1].strip()
+
+
+def test_deleting_a_setting_keeps_the_comment_above_the_next_one(tmp_path):
+    text = edit_between_and_save(
+        tmp_path, SetParam("prep", "description", None), SetParam("raw", "kind", None)
+    )
+    assert "cleans the data" not in text and "a file, not a table" not in text
+    assert above(text, "# the pool below has two workers") == "compute: pool"
+    assert above(text, "# the path is relative to this file") == "path: data/in.txt"
+
+
+def test_a_comment_after_a_block_list_stays_below_it_when_the_list_changes(tmp_path):
+    text = edit_between_and_save(
+        tmp_path, SetParam("prep", "arguments", ["--in", "{inputs.raw}", "--verbose"])
+    )
+    assert "--verbose" in text
+    assert above(text, "# the inputs come next") == "inputs:"
+    assert text.index("--verbose") < text.index("# the inputs come next")
+
+
+def test_removing_a_node_keeps_the_comment_above_the_next_node(tmp_path):
+    text = edit_between_and_save(tmp_path, RemoveNode("prep"))
+    assert "  prep:" not in text and "cleans the data" not in text
+    assert above(text, "# the report reads what prep writes") == "report:"
+    assert above(text, "# the path is relative to this file") == "path: data/in.txt"
