@@ -497,3 +497,59 @@ def test_removing_a_node_keeps_the_comment_above_the_next_node(tmp_path):
     assert "  prep:" not in text and "cleans the data" not in text
     assert above(text, "# the report reads what prep writes") == "report:"
     assert above(text, "# the path is relative to this file") == "path: data/in.txt"
+
+
+_NODES = st.sampled_from(["raw", "prep", "report"])
+_TEXT = st.one_of(
+    st.none(), st.sampled_from(["text", "two words", "#not a comment", "data/x.csv", "pool"])
+)
+_EDITS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("set"),
+            _NODES,
+            st.sampled_from(["description", "path", "compute", "script"]),
+            _TEXT,
+        ),
+        st.tuples(st.just("set"), _NODES, st.just("kind"), st.sampled_from([None, "file"])),
+        st.tuples(
+            st.just("set"),
+            _NODES,
+            st.just("arguments"),
+            st.one_of(
+                st.none(), st.lists(st.sampled_from(["--a", "{inputs.raw}", "b" * 60]), max_size=4)
+            ),
+        ),
+        st.tuples(st.just("remove"), _NODES),
+    ),
+    max_size=5,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(edits=_EDITS)
+def test_any_edits_of_a_commented_file_save_what_the_model_holds(tmp_path, edits):
+    """Moving comments around never breaks the file: it always loads as the edited model,
+    and a comment is lost only with the item it sits on."""
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(COMMENTS_BETWEEN_KEYS)
+    p = yamlio.load(path)
+    for edit in edits:
+        if edit[0] == "remove":
+            if edit[1] in p.nodes:
+                p.apply(RemoveNode(edit[1]))
+            continue
+        _, node, key, value = edit
+        if node not in p.nodes or (key == "kind") != (p.nodes[node].type == "dataset"):
+            continue
+        if key == "path" and p.nodes[node].type != "dataset":
+            continue
+        p.apply(SetParam(node, key, value))
+    yamlio.save(p)
+    assert yamlio.load(path) == p
+    text = path.read_text()
+    for comment in ("# the report reads what prep writes", "# the inputs come next"):
+        if "report" in p.nodes and "prep" in p.nodes:
+            assert comment in text
