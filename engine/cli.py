@@ -39,6 +39,9 @@ COMMANDS: dict[str, Command] = {
         "engine.cli_show", "show the steps in execution order with inputs, outputs, computes"
     ),
     "run": Command("engine.cli_run", "run a pipeline: live step output, then a summary"),
+    "serve": Command(
+        "engine.cli_serve", "keep the pipeline's Spark servers warm for the runs of other processes"
+    ),
     "runs": Command("engine.cli_runs", "list the runs of a pipeline (or the steps of one run)"),
     "logs": Command("engine.cli_logs", "print the stored output of a run's steps"),
     "datasets": Command("engine.cli_datasets", "list registered dataset versions"),

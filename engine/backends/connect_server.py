@@ -130,6 +130,15 @@ class ConnectServer:
     _stopped: bool = False
     _archive: ServerArchive | None = None
     _jvm_command: list[str] = field(default_factory=list)
+    shared_owner: int | None = None  # the pid of `pipeloom serve` when another process owns it
+
+    @classmethod
+    def shared(cls, key: ServerKey, owner: int, **known) -> ConnectServer:
+        """A ready server that another process owns and publishes (engine.backends.shared_servers):
+        used as is, never started or stopped from here."""
+        server = cls(key, shared_owner=owner, **known)
+        server._ready.set()
+        return server
 
     def start(self) -> None:
         """Launch in a background thread, overlapped with whatever the caller does next.
@@ -240,6 +249,8 @@ class ConnectServer:
         }
 
     def alive(self) -> bool:
+        if self.shared_owner is not None:
+            return bool(self.pid) and alive(self.shared_owner) and alive(self.pid)
         return self._watchdog is not None and self._watchdog.poll() is None
 
     def log_tail(self, count: int) -> list[str]:
@@ -267,6 +278,8 @@ class ConnectServer:
 
         wait=False returns at once: the watchdog, seeing its lifeline closed, finishes the job.
         """
+        if self.shared_owner is not None:
+            return  # its owner stops it
         already_stopped, self._stopped = self._stopped, True
         if self.pid:
             if wait:
@@ -346,12 +359,17 @@ class ServerPool:
         return self.get(key)
 
     def get(self, key: ServerKey) -> ConnectServer:
-        """The pooled server for `key`, starting one (in the background) when none is alive."""
+        """The pooled server for `key`: one that `pipeloom serve` shares when there is one,
+        else our own, started (in the background) when none is alive."""
+        from .shared_servers import find
+
         with self._lock:
             server = self._servers.get(key)
             if server is None or (server._ready.is_set() and not server.alive()):
-                server = ConnectServer(key, startup_java_options())
-                server.start()
+                server = find(key)
+                if server is None:
+                    server = ConnectServer(key, startup_java_options())
+                    server.start()
                 self._servers[key] = server
             return server
 

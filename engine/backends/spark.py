@@ -168,6 +168,10 @@ class SparkBackend:
         else:
             env = server_env(launch.python, java_finder.find_java(launch.env), launch.env)
             server = self._server(launch.compute, launch.python)
+            if server.shared_owner is not None:
+                log(
+                    f"on the Spark Connect server of `pipeloom serve` (process {server.shared_owner})"
+                )
             # no wait: the step imports pyspark while the server boots (see spark_boot)
             run.server, run.token = server, server.token
             run.url = server.url(session_id, wait=False)
