@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -19,6 +20,30 @@ from .problems import PipelineError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="pipeline file (YAML)")
+
+
+def _warm_up(server) -> None:
+    """One small job, so the first real run finds the server warm; a failure only warns."""
+    from pathlib import Path
+
+    from .backends.connect_server import client_env
+
+    start = time.monotonic()
+    env = client_env(sys.executable)
+    env.update(server.client_env(), SPARK_REMOTE=server.url())
+    script = Path(__file__).with_name("backends") / "server_warmup.py"
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"warning: warming up {server.key.master} failed: {exc}", file=sys.stderr)
+        return
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        print(f"warning: warming up {server.key.master} failed:\n{tail}", file=sys.stderr)
+        return
+    print(f"warmed up in {time.monotonic() - start:.1f} s", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
             )
         if not served:
             return EXIT_OK
+        for server in served:
+            _warm_up(server)
         stop = threading.Event()  # Ctrl-C while starting cancels (exit 130); from here it stops
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())

@@ -77,6 +77,7 @@ def test_runs_use_the_served_server_until_serve_stops(tmp_path):
             if "Ctrl-C stops them" in line or not line:
                 break
         assert "Ctrl-C stops them" in seen[-1], "".join(seen)
+        assert any(line.startswith("warmed up in") for line in seen), "".join(seen)
         published = _file(
             ServerKey.of("local[2]", {"spark.pipeloom.test": "serve"}, sys.executable)
         )
