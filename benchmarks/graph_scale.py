@@ -168,11 +168,13 @@ def main() -> int:
         b_order = measure(lambda: execution_order(pipeline), opts.repeat)
         wires = [(e.source, e.target) for e in pipeline.edges()]
         b_floor = measure(lambda: bare_networkx(pipeline.nodes, wires), opts.repeat)
+        b_copy = measure(pipeline.copy, opts.repeat)
         measured = [
             ("build (model construction from the drawn shape, GC paused as loaders do)", b_build),
             ("validate (incl. graph build)", b_validate),
             ("order (engine.graph.execution_order)", b_order),
             ("baseline: bare nx.MultiDiGraph of the wires + topological_sort", b_floor),
+            ("Pipeline.copy (a run works on a copy; not in the totals)", b_copy),
         ]
         totals = [("build + validate + order", (b_build, b_validate, b_order))]
         if plan_name != "engine.graph.execution_order":

@@ -553,3 +553,35 @@ def test_any_edits_of_a_commented_file_save_what_the_model_holds(tmp_path, edits
     for comment in ("# the report reads what prep writes", "# the inputs come next"):
         if "report" in p.nodes and "prep" in p.nodes:
             assert comment in text
+
+
+def _mutable_ids(value, found=None) -> set[int]:
+    """ids of every dict, list and model object reachable from `value`."""
+    found = set() if found is None else found
+    if isinstance(value, dict):
+        found.add(id(value))
+        for k, v in value.items():
+            _mutable_ids(k, found)
+            _mutable_ids(v, found)
+    elif isinstance(value, list | tuple):
+        if isinstance(value, list):
+            found.add(id(value))
+        for v in value:
+            _mutable_ids(v, found)
+    elif hasattr(value, "__dict__"):
+        found.add(id(value))
+        _mutable_ids(vars(value), found)
+    return found
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines())
+def test_a_copy_is_equal_and_shares_nothing_mutable(p):
+    p.subscribe(lambda event: None)
+    p.locations[("n", "f")] = (3, 4)
+    dup = p.copy()
+    assert dup == p and dup.locations == p.locations and dup.path == p.path
+    assert dup._observers == [] and len(p._observers) == 1
+    original = {k: v for k, v in vars(p).items() if k != "_observers"}
+    copied = {k: v for k, v in vars(dup).items() if k != "_observers"}
+    assert not (_mutable_ids(original) & _mutable_ids(copied))
