@@ -4,7 +4,8 @@ Spark steps become SparkSubmitOperator tasks (master from the Spark connection),
 steps BashOperator tasks; dependencies follow the wires. Every path is built from DAG params
 (project_dir, code_dir, output_dir, datastore_dir) so the same file runs on any worker. Each
 task's pre_execute hook writes the step context file that Pipeloom's step helper reads,
-copies `download` inputs and clears stale outputs; post_execute publishes destinations.
+copies `download` inputs and clears stale outputs; post_execute publishes destinations and
+removes the input copies.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ HEADER = '''\
 Exported by Pipeloom from {source}. One task per step; a task's pre_execute hook writes the
 step context file (PIPELOOM_STEP_CONTEXT) that Pipeloom's step helper reads, copies inputs
 with mode download and clears stale outputs; post_execute publishes outputs to their
-destination. Paths come from the DAG params (set them when triggering a run):
+destination and removes the input copies. Paths come from the DAG params (set them when triggering a run):
   project_dir    dataset paths are relative to it
   code_dir       the folder holding the exported code (default: this file's folder)
   output_dir     step outputs, input copies and step contexts
@@ -130,10 +131,17 @@ def prepare_step(context):
 
 
 def publish_outputs(context, result=None):
-    """post_execute: completed outputs copied to their destination."""
+    """post_execute: completed outputs copied to their destination; the private input copies
+    (mode: download) removed, as in a Pipeloom run."""
     step = STEPS[context["task"].task_id]
     for output, destination in step["publish"]:
         _copy(_render(output, context["params"]), _render(destination, context["params"]))
+    for _source, target in step["downloads"]:
+        target = _render(target, context["params"])
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)
+        elif os.path.lexists(target):
+            os.remove(target)
 '''
 
 
@@ -259,7 +267,7 @@ class DagWriter:
         var = self.variables[step.name]
         context_file = self._path(step.context_file)
         hooks = ["pre_execute=prepare_step,"]
-        if step.publish:
+        if step.publish or step.downloads:
             hooks.append("post_execute=publish_outputs,")
         if step.spark and not step.connect:
             args = self._spark_args(step, context_file)

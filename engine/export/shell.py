@@ -156,6 +156,8 @@ def _step_block(
         + [f"    {command[-1]}"]
     )
     lines.append(")")
+    for _, copy in step.downloads:  # as in a Pipeloom run: the private copy goes with the step
+        lines.append(f"rm -rf {_word([copy], plan)}")
     for output, destination in step.publish:
         lines.append(f"publish {_word([output], plan)} {_word([destination], plan)}")
     return lines

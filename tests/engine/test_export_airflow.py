@@ -94,7 +94,8 @@ def test_titanic_dag_loads_in_airflow_with_its_tasks(tmp_path: Path, airflow_pyt
         "train.py '{{ params.output_dir }}/.work/train/inputs/step2_input'" in train["bash_command"]
     )
     assert train["env"] == {"PIPELOOM_STEP_CONTEXT": "{{ params.output_dir }}/.contexts/train.json"}
-    assert train["pre_execute"] == "prepare_step" and train["post_execute"] is None
+    # no destination, but a download input: post_execute removes its private copy
+    assert (train["pre_execute"], train["post_execute"]) == ("prepare_step", "publish_outputs")
 
 
 def test_connection_ids_come_from_the_file_or_the_command_line(
@@ -147,6 +148,7 @@ def test_script_dag_runs_in_airflow_like_a_pipeloom_run(tmp_path: Path, airflow_
     context = json.loads((outputs / ".contexts" / "merge.json").read_text())
     assert context["run_id"].startswith("manual__")  # written at run time by pre_execute
     assert context["inputs"]["cleaned"]["path"] == str(outputs / ".work/merge/inputs/cleaned")
+    assert not (outputs / ".work/merge/inputs/cleaned").exists()  # removed once merge ran
     assert context["parameters"] == {"factor": 1.5}
     expected = pipeloom_outputs(path)
     for step, ports in expected.items():

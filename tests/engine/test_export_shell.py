@@ -68,6 +68,9 @@ def test_script_steps_match_a_pipeloom_run(tmp_path: Path):
     assert context["parameters"] == {"factor": 1.5}
     assert context["inputs"]["docs"]["path"] == str(tmp_path / "project" / "data" / "docs")
     assert context["inputs"]["docs"]["is_folder"] is True
+    # the steps read private copies of their download inputs, deleted once they ran
+    assert context["inputs"]["cleaned"]["path"] == str(outputs / ".work/merge/inputs/cleaned")
+    assert not (outputs / ".work" / "merge" / "inputs" / "cleaned").exists()
 
 
 def test_stops_at_the_first_failing_step(tmp_path: Path):
