@@ -369,7 +369,7 @@ class _PlanBuilder:
             dataset = self.datasets.get(src.name)
             if dataset is not None:
                 location, fp, src_kind, fmt = dataset
-                kind = port.kind or src_kind
+                kind = port.kind or src_kind or "tabular"
                 inputs.append(
                     InputPlan(port.name, src.name, out, False, kind, mode, fmt, location, fp)
                 )
