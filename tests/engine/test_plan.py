@@ -95,3 +95,16 @@ def test_missing_dataset_file_and_unknown_registered_dataset_are_refused(project
     project.step("c", {"inp": "reg"})
     with pytest.raises(PipelineError, match="nope"):
         _plan(project)
+
+
+def test_an_input_takes_its_sources_kind_and_tabular_when_none_is_said(project):
+    raw, a = project.pipeline.nodes["raw"], project.pipeline.nodes["a"]
+    a.inputs[0].kind = None  # the input says nothing: its source decides
+    raw.params["kind"] = "file"
+    assert _plan(project).steps["a"].inputs[0].kind == "file"
+    raw.params.pop("kind")
+    assert _plan(project).steps["a"].inputs[0].kind == "tabular"
+    raw.params["kind"] = None
+    assert _plan(project).steps["a"].inputs[0].kind == "tabular"
+    a.inputs[0].kind = "file"  # a tabular source read as files
+    assert _plan(project).steps["a"].inputs[0].kind == "file"
