@@ -413,5 +413,13 @@ def startup_java_options() -> list[str]:
     C1 only: on few cores C2 compiler threads compete with Spark's start-up and first jobs;
     start and first query take about half as long. A compute that wants C2 for long jobs sets
     `spark.driver.extraJavaOptions: -XX:TieredStopAtLevel=4` (given after ours, so it wins).
+
+    The code cache keeps the size a tiered JVM gets: with C1 only, the JVM falls back to the
+    non-tiered default of 48 MB, which a warm server fills within minutes of varied queries
+    ("CodeCache is full. Compiler has been disabled", then "Out of space in CodeCache for
+    adapters", and the server exits). Reserved, not committed: it costs nothing until used.
     """
-    return ["-XX:TieredStopAtLevel=1"]
+    return ["-XX:TieredStopAtLevel=1", f"-XX:ReservedCodeCacheSize={CODE_CACHE}"]
+
+
+CODE_CACHE = "240m"  # what the JVM reserves by default with tiered compilation

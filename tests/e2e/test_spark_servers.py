@@ -245,3 +245,31 @@ def test_the_cached_jvm_command_is_the_launchers_and_fills_in_per_start_options(
         assert "org.apache.spark.deploy.SparkSubmit" in command
         assert "spark.connect.grpc.binding.port=4321" in command
         assert command[-1] == "spark-internal"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_c1_only_server_keeps_a_full_size_code_cache(spark_connect_server):
+    """C1 only would shrink the JVM's code cache to 48 MB, which a warm server fills within
+    minutes of varied queries; then it disables its compiler and dies."""
+    import re
+
+    from engine.backends.connect_server import startup_java_options
+
+    cmdline = _cmdline(spark_connect_server.pid).split(" ")
+    for option in startup_java_options():
+        assert option in cmdline
+    flags = subprocess.run(
+        [cmdline[0], *startup_java_options(), "-XX:+PrintFlagsFinal", "-version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    size = int(re.search(r"\bReservedCodeCacheSize\s*=\s*(\d+)", flags).group(1))
+    assert size >= 240 * 1024 * 1024
+    c1_default = subprocess.run(
+        [cmdline[0], "-XX:TieredStopAtLevel=1", "-XX:+PrintFlagsFinal", "-version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert int(re.search(r"\bReservedCodeCacheSize\s*=\s*(\d+)", c1_default).group(1)) < size
