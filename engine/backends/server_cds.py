@@ -6,6 +6,10 @@ of classes it loaded (-XX:DumpLoadedClassList); when it stops, a detached helper
 to exit and dumps the archive (-Xshare:dump, niced); later servers map it
 (-XX:SharedArchiveFile). The archive is keyed by Java and Spark installation, kept in the
 cache folder; a stale or unusable one is ignored by the JVM (-Xshare:auto).
+
+An archive is about 210 MB and every virtual environment has its own pyspark, so archives
+do not pile up: each records the Spark it was made for, and goes when that Spark is gone
+(its venv deleted or pyspark reinstalled) or when no server has used it for UNUSED_DAYS.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from engine.java import Java
 
 DUMPER = str(Path(__file__).with_name("server_cds_dump.py"))
 DUMP_STALE = 900.0  # seconds after which a dump's lock is considered abandoned
+UNUSED_DAYS = 14.0  # an archive no server has mapped for this long is deleted
 
 
 def _folder() -> Path:
@@ -55,6 +60,13 @@ class ServerArchive:
                     old.unlink()
             except OSError:
                 pass
+        prune_archives(folder, keep=key)
+        _write_json(folder / f"{key}.json", {"spark_home": spark_home, "java": java.executable})
+        if self.archive.exists():
+            try:
+                os.utime(self.archive)  # used now: its age says how long it went unused
+            except OSError:
+                pass
         if not self.archive.exists() and not self._dump_running():
             self.class_list = folder / f"{key}.{os.getpid()}-{uuid.uuid4().hex[:6]}.classlist"
 
@@ -85,3 +97,45 @@ class ServerArchive:
             start_new_session=True,  # outlives us: the dump takes a while, once
         )
         self.class_list = None
+
+
+def prune_archives(folder: Path, keep: str) -> list[Path]:
+    """Delete the archives (and their records) whose Spark is gone or that no server has used
+    for UNUSED_DAYS; never `keep`. Returns what went."""
+    gone = []
+    cutoff = time.time() - UNUSED_DAYS * 86400
+    for archive in folder.glob("*.jsa"):
+        key = archive.stem
+        if key == keep:
+            continue
+        record = folder / f"{key}.json"
+        try:
+            spark_home = json.loads(record.read_text(encoding="utf-8")).get("spark_home")
+        except (OSError, ValueError, AttributeError):
+            spark_home = None
+        try:
+            unused = archive.stat().st_mtime < cutoff
+        except OSError:
+            continue
+        spark_gone = isinstance(spark_home, str) and not Path(spark_home, "jars").is_dir()
+        if spark_gone or unused:
+            for path in (archive, record):
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    break
+            gone.append(archive)
+    return gone
+
+
+def _write_json(path: Path, data: dict) -> None:
+    try:
+        if path.exists():
+            return
+        temp = path.with_name(f".{path.name}.{os.getpid()}")
+        temp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(temp, path)
+    except OSError:
+        pass  # a record is only for tidying up
