@@ -214,13 +214,12 @@ class Pipeline:
         src = self.nodes.get(ref.node)
         if src is None:
             return None
-        if src.type == "dataset":  # the common case of big pipelines, without a list
+        if src.type == "dataset":
             output = ref.output or DATASET_OUTPUT
             return (src, output) if output == DATASET_OUTPUT else None
-        outs = output_names(src)
-        if ref.output is None:
-            return (src, outs[0]) if len(outs) == 1 else None
-        return (src, ref.output) if ref.output in outs else None
+        if ref.output is None:  # `from: step` reads a step's only output
+            return (src, src.outputs[0].name) if len(src.outputs) == 1 else None
+        return (src, ref.output) if src.output(ref.output) is not None else None
 
     def consumers(self, node: str, output: str | None = None) -> list[tuple[Node, InputPort]]:
         """Inputs that read `node` (or only its output `output`)."""

@@ -19,7 +19,6 @@ from . import registry
 from .gcpause import gc_paused
 from .graph import build_graph, is_acyclic
 from .model import (
-    DATASET_OUTPUT,
     NAME_RE,
     TEMPLATE_RE,
     InputPort,
@@ -192,50 +191,28 @@ def _check_input(
             msg = f"`from: {ref}`: no node named {ref.node!r}{_did_you_mean(ref.node, c.pipeline.nodes)}"
         c.error(name, f"{field}.from", msg)
         return
-    if source.type == "dataset" and ref.output in (None, DATASET_OUTPUT):  # the common case
-        source_kind = source.params.get("kind", "tabular")
-        if port.kind is not None and port.kind != source_kind:
-            _check_kinds(c, node, port, field, ref, source_kind)
+    resolved = c.pipeline.resolve_output(ref)
+    if resolved is not None:
+        _check_kind(c, node, port, field, ref, output_kind(*resolved))
         return
-    if source.type != "dataset":  # a step's output, the common way first
-        outputs = source.outputs
-        port_out = source.output(ref.output) if ref.output is not None else None
-        if port_out is None and ref.output is None and len(outputs) == 1:
-            port_out = outputs[0]
-        if port_out is not None:
-            if port.kind is not None and port.kind != port_out.kind:
-                _check_kinds(c, node, port, field, ref, port_out.kind)
-            return
-    outs = output_names(source)
-    if ref.output is None:
-        if not outs:
-            c.error(name, f"{field}.from", f"`from: {ref}`: {ref.node!r} has no outputs")
-            return
-        if len(outs) > 1:
-            c.error(
-                name,
-                f"{field}.from",
-                f"`from: {ref}` is ambiguous: {ref.node!r} has outputs {', '.join(outs)}; "
-                f"name one ({ref.node}.{outs[0]})",
-            )
-            return
-        output = outs[0]
-    elif ref.output not in outs:
+    outs = output_names(source)  # why it does not resolve
+    if ref.output is not None:
         hint = f" (its outputs: {', '.join(outs)})" if outs else " (it has no outputs)"
-        c.error(
-            name,
-            f"{field}.from",
-            f"`from: {ref}`: {ref.node!r} has no output {ref.output!r}{hint}",
-        )
-        return
+        msg = f"`from: {ref}`: {ref.node!r} has no output {ref.output!r}{hint}"
+    elif not outs:
+        msg = f"`from: {ref}`: {ref.node!r} has no outputs"
     else:
-        output = ref.output
-    _check_kinds(c, node, port, field, ref, output_kind(source, output))
+        msg = (
+            f"`from: {ref}` is ambiguous: {ref.node!r} has outputs {', '.join(outs)}; "
+            f"name one ({ref.node}.{outs[0]})"
+        )
+    c.error(name, f"{field}.from", msg)
 
 
-def _check_kinds(
+def _check_kind(
     c: Checker, node: Node, port: InputPort, field: str, ref: Ref, source_kind: str | None
 ) -> None:
+    """A tabular source feeds tabular or file inputs; a file source only file inputs."""
     if (
         port.kind in registry.KINDS
         and source_kind in registry.KINDS
