@@ -257,9 +257,10 @@ computes:
 """
 
 
-def edit_and_save(tmp_path, *changes):
+def edit_and_save(tmp_path, *changes, text: str = HAND_WRITTEN) -> str:
+    """`text` saved as a pipeline file, loaded, edited with `changes` and saved back."""
     path = tmp_path / "pipeline.yaml"
-    path.write_text(HAND_WRITTEN)
+    path.write_text(text)
     p = yamlio.load(path)
     for c in changes:
         p.apply(c)
@@ -458,14 +459,7 @@ computes:
 
 
 def edit_between_and_save(tmp_path, *changes) -> str:
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(COMMENTS_BETWEEN_KEYS)
-    p = yamlio.load(path)
-    for c in changes:
-        p.apply(c)
-    yamlio.save(p)
-    assert yamlio.load(path) == p
-    return path.read_text()
+    return edit_and_save(tmp_path, *changes, text=COMMENTS_BETWEEN_KEYS)
 
 
 def above(text: str, comment: str) -> str:
