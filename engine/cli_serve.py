@@ -61,10 +61,13 @@ def run(args: argparse.Namespace) -> int:
             f"{', '.join(pipeline.computes) or 'none'}); sc:// servers are served elsewhere"
         )
     find_java()  # one clear line when Java is missing, before any server starts
-    keys = {c.name: ServerKey.of(master_of(c), c.conf, sys.executable) for c in local}
+    keys: dict[ServerKey, str] = {}  # computes with the same master and conf share a server
+    for c in local:
+        key = ServerKey.of(master_of(c), c.conf, sys.executable)
+        keys[key] = f"{keys[key]}, {c.name}" if key in keys else c.name
     served = []
     try:
-        for name, key in keys.items():
+        for key, name in keys.items():
             other = find(key)
             if other is not None:
                 print(f"{name}: already served by process {other.shared_owner} ({other.url()})")

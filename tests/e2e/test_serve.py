@@ -24,6 +24,7 @@ pipeloom: 1
 name: served
 computes:
   spark: {type: spark, master: "local[2]", conf: {spark.pipeloom.test: serve}}
+  same: {type: spark, master: "local[2]", conf: {spark.pipeloom.test: serve}}
 nodes:
   count:
     type: spark-step
@@ -78,6 +79,8 @@ def test_runs_use_the_served_server_until_serve_stops(tmp_path):
                 break
         assert "Ctrl-C stops them" in seen[-1], "".join(seen)
         assert any(line.startswith("warmed up in") for line in seen), "".join(seen)
+        starting = [line for line in seen if "starting a Spark Connect server" in line]
+        assert len(starting) == 1 and starting[0].startswith("spark, same:"), "".join(seen)
         published = _file(
             ServerKey.of("local[2]", {"spark.pipeloom.test": "serve"}, sys.executable)
         )
