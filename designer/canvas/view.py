@@ -64,6 +64,7 @@ class CanvasView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pan_from: QPoint | None = None
         self._space_held = False
+        self._fitted: tuple | None = None  # (names, zoom, centre) of the last fit_to_view
         self._paste_count = 0
         self.quick_add: QuickAddPopup | None = None
         self.context_menu: QMenu | None = None
@@ -147,7 +148,10 @@ class CanvasView(QGraphicsView):
         self.set_zoom(1.0)
 
     def fit_to_view(self, names=None) -> None:
-        """Show every node (or the given ones), at most at 100%."""
+        """Show every node (or the given ones), at most at 100%.
+
+        The fit holds until the view is zoomed or panned: a resize refits (a window opened
+        on a pipeline is fitted before it has its final size)."""
         rect = self.pipeline_scene.nodes_rect(names)
         if rect.isEmpty():
             return
@@ -158,8 +162,20 @@ class CanvasView(QGraphicsView):
         scale = max(MIN_ZOOM, scale)
         self.scale(scale, scale)
         self.centerOn(rect.center())
+        self._fitted = (names, self.zoom(), self._centre())
         self._after_view_change()
         self.zoomChanged.emit(self.zoom())
+
+    def _centre(self) -> QPointF:
+        return self.mapToScene(self.viewport().rect().center())
+
+    def _still_fitted(self) -> bool:
+        """Neither zoomed nor panned since the last fit_to_view."""
+        if self._fitted is None:
+            return False
+        _names, zoom, centre = self._fitted
+        moved = (self._centre() - centre).manhattanLength() * zoom
+        return abs(self.zoom() - zoom) < 1e-9 and moved < 3
 
     def reveal_node(self, name: str) -> None:
         """Select a node and bring it into view (used by the problems panel)."""
@@ -222,6 +238,8 @@ class CanvasView(QGraphicsView):
             self.viewport().height() - self.minimap.height() - m,
         )
         self._update_minimap_visibility()
+        if self._still_fitted():
+            self.fit_to_view(self._fitted[0])
 
     # -- mouse ------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:

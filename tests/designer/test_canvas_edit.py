@@ -521,3 +521,33 @@ def test_far_zoom_wires_follow_model_moves(qtbot):
     doc.push(ch.MoveNode("train", (600, 900)))
     after = view.grab().toImage().pixelColor(middle).name()
     assert after == style.LIGHT.background
+
+
+def test_a_fit_holds_through_resizes_until_the_view_is_zoomed_or_panned(qtbot):
+    """A window opened on a pipeline fits it before the window has its final size."""
+    doc, view, scene, _ = open_canvas(qtbot)
+    view.resize(160, 120)  # as small as a view is before its window is laid out
+    QApplication.processEvents()
+    view.fit_to_view()
+    small = view.zoom()
+    view.resize(1200, 800)
+    QApplication.processEvents()
+    assert view.zoom() > small * 3  # refitted to the new size
+    nodes = scene.nodes_rect()
+    assert view.mapToScene(view.viewport().rect()).boundingRect().contains(nodes)
+    fitted = view.zoom()
+    view.resize(300, 220)
+    QApplication.processEvents()
+    assert view.zoom() < fitted  # still fitted: smaller window, smaller zoom
+    assert view.mapToScene(view.viewport().rect()).boundingRect().contains(nodes)
+    view.zoom_in()  # the person takes over: resizes keep their zoom
+    zoomed = view.zoom()
+    view.resize(1200, 800)
+    QApplication.processEvents()
+    assert view.zoom() == zoomed
+    view.fit_to_view()
+    view._pan_by(QPointF(80, 0))
+    panned = view.zoom()
+    view.resize(700, 500)
+    QApplication.processEvents()
+    assert view.zoom() == panned
