@@ -44,7 +44,8 @@ def validate_file(path: str, strict: bool = False) -> int:
         return EXIT_BAD_INPUT
     else:
         problems = validate(pipeline, known_datasets=registered_datasets(pipeline, path))
-        counted = f" ({len(pipeline.nodes)} nodes)"
+        n = len(pipeline.nodes)
+        counted = f" ({n} node{'s' * (n != 1)})"
     print_problems(problems, path)
     print(f"{path}: {summary(problems)}{counted}", file=sys.stderr)
     failed = any(p.is_error for p in problems) or (strict and problems)

@@ -135,7 +135,8 @@ class Checker:
                 problems.append(
                     (
                         "source_directory",
-                        f"source directory {source!r} does not exist: {source_dir}",
+                        f"source directory {source!r} does not exist: "
+                        f"{os.path.normpath(source_dir)}",
                     )
                 )
                 source_dir = None
@@ -160,7 +161,7 @@ class Checker:
                     (
                         key,
                         f"{rel!r} does not exist in source directory {source!r}: "
-                        f"{os.path.join(source_dir, rel)}",
+                        f"{os.path.normpath(os.path.join(source_dir, rel))}",
                     )
                 )
         return problems

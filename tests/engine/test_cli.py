@@ -49,6 +49,13 @@ def test_validate_the_example_is_clean():
     assert done.stderr.strip() == "projects/titanic/pipeline.yaml: ok (3 nodes)"
 
 
+def test_validate_counts_one_node_in_the_singular(tmp_path):
+    path = tmp_path / "one.yaml"
+    path.write_text("pipeloom: 1\nname: one\nnodes:\n  d: {type: dataset, path: d.csv}\n")
+    done = pipeloom("validate", str(path))
+    assert done.stderr.strip().endswith("(1 node)"), done.stderr
+
+
 def test_validate_prints_file_line_node_field_message(project):
     edit(project, "driver_memory: 1g", "driver_memory: 7 gigs")
     edit(project, "    script: train.py", "    script: missing.py")
