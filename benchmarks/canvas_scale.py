@@ -36,7 +36,7 @@ PEERS_FLOOR = (0.04, 8.3, 102)  # the bare scene measured in the same session as
 
 def generated_pipeline(count: int = NODES, seed: int = 3):
     """One dataset and count-1 steps, each step reading one earlier node: count-1 wires."""
-    from engine.model import InputPort, Node, OutputPort, Pipeline, Ref
+    from engine.pipeline.model import InputPort, Node, OutputPort, Pipeline, Ref
 
     rng = random.Random(seed)
     p = Pipeline("scale")
@@ -205,7 +205,7 @@ def _worker_interact(nodes: int, index: str, repeat: int) -> dict:
     app = QApplication.instance() or QApplication([])
     from designer.canvas import make_canvas
     from designer.document import Document
-    from engine import changes as ch
+    from engine.pipeline import changes as ch
 
     document = Document(generated_pipeline(nodes))
     view = make_canvas(document)

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/graph_scale.py [--nodes 10000] [--repeat 5] [--no-write]
 
-Targets: build + validate + plan under 1 s; engine.yamlio save + load at most 1.3x a plain
+Targets: build + validate + plan under 1 s; engine.fileformat.yamlio save + load at most 1.3x a plain
 libyaml (CSafeDumper + CSafeLoader) dump + load of the same data, measured in the same run.
 Writes its section of benchmarks/RESULTS.md.
 """
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import measure, table, write_section  # noqa: E402
 
 from engine.gcpause import paused_gc  # noqa: E402
-from engine.graph import execution_order  # noqa: E402
-from engine.model import (  # noqa: E402
+from engine.pipeline.graph import execution_order  # noqa: E402
+from engine.pipeline.model import (  # noqa: E402
     Compute,
     Environment,
     InputPort,
@@ -37,8 +37,8 @@ from engine.model import (  # noqa: E402
     Pipeline,
     Ref,
 )
+from engine.planning.validate import validate  # noqa: E402
 from engine.problems import errors  # noqa: E402
-from engine.validate import validate  # noqa: E402
 
 BUILD_VALIDATE_PLAN_TARGET = 1.0  # seconds
 YAMLIO_RATIO_TARGET = 1.3
@@ -126,14 +126,14 @@ def build(n_nodes: int, seed: int = 7, drawn: list | None = None) -> Pipeline:
 
 
 def plan_function(pipeline: Pipeline, root: Path):
-    """engine.plan.make_plan against an empty run store when it exists, else the order."""
+    """engine.planning.plan.make_plan against an empty run store when it exists, else the order."""
     try:
-        from engine.plan import make_plan
-        from engine.store import RunStore
+        from engine.planning.plan import make_plan
+        from engine.storage.store import RunStore
     except ImportError:
-        return "engine.graph.execution_order", lambda: execution_order(pipeline)
+        return "engine.pipeline.graph.execution_order", lambda: execution_order(pipeline)
     store = RunStore(root / ".pipeloom")
-    return "engine.plan.make_plan", lambda validate=False: make_plan(
+    return "engine.planning.plan.make_plan", lambda validate=False: make_plan(
         pipeline, store, validate=validate
     )
 
@@ -172,12 +172,12 @@ def main() -> int:
         measured = [
             ("build (model construction from the drawn shape, GC paused as loaders do)", b_build),
             ("validate (incl. graph build)", b_validate),
-            ("order (engine.graph.execution_order)", b_order),
+            ("order (engine.pipeline.graph.execution_order)", b_order),
             ("baseline: bare nx.MultiDiGraph of the wires + topological_sort", b_floor),
             ("Pipeline.copy (a run works on a copy; not in the totals)", b_copy),
         ]
         totals = [("build + validate + order", (b_build, b_validate, b_order))]
-        if plan_name != "engine.graph.execution_order":
+        if plan_name != "engine.pipeline.graph.execution_order":
             b_plan = measure(plan, opts.repeat)
             measured.append((f"plan ({plan_name}: fingerprints, reuse; empty store)", b_plan))
             totals.append(("build + validate + plan", (b_build, b_validate, b_plan)))
@@ -233,9 +233,9 @@ def progress(message: str) -> None:
 
 def yaml_round_trip(pipeline: Pipeline, root: Path, repeat: int) -> tuple[list[list[str]], str]:
     try:
-        from engine import yamlio
+        from engine.fileformat import yamlio
     except ImportError:
-        return [["yamlio save + load", "n/a", "n/a"]], "engine.yamlio is not there yet"
+        return [["yamlio save + load", "n/a", "n/a"]], "engine.fileformat.yamlio is not there yet"
     path = root / "pipeline.yaml"
     yamlio.save(pipeline, str(path))
     loaded = yamlio.load(str(path))
@@ -287,8 +287,8 @@ def yaml_round_trip(pipeline: Pipeline, root: Path, repeat: int) -> tuple[list[l
 
 def measure_edit_save(path: Path, repeat: int) -> tuple[float, float]:
     """The designer's save: load the file, change one setting, save it back (not timing the load)."""
-    from engine import yamlio
-    from engine.changes import SetParam
+    from engine.fileformat import yamlio
+    from engine.pipeline.changes import SetParam
 
     times = []
     for i in range(repeat):

@@ -104,9 +104,9 @@ spark.stop()
 WARM = """
 import sys, time
 from engine.backends import BackendPool
-from engine.plan import PlanOptions
-from engine.runner import Runner
-from engine.yamlio import load
+from engine.planning.plan import PlanOptions
+from engine.running.runner import Runner
+from engine.fileformat.yamlio import load
 
 pipeline = load({file!r})
 pool = BackendPool()

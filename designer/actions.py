@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QMenu, QToolBar
 from designer.theme import ThemeManager, bind_icon
 
 if TYPE_CHECKING:
-    from designer.mainwindow import MainWindow
+    from designer.window_parts import ActionsWindow
 
 Std = QKeySequence.StandardKey
 
@@ -31,7 +31,7 @@ def _with_fallback(key: QKeySequence.StandardKey, usual: str) -> list[QKeySequen
 class WindowActions:
     """Every command of a main window as a QAction, plus the menus and toolbar showing them."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: ActionsWindow):
         self.window = window
         w = window
         self.undo_group = QUndoGroup(window)

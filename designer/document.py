@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from engine import changes as ch
-from engine.model import Event, Pipeline
+from engine.pipeline import changes as ch
+from engine.pipeline.model import Event, Pipeline
 from engine.problems import Problem
 
 MERGE_WINDOW_S = 1.5  # a burst of typing in one field within this window is one undo step
@@ -55,7 +55,7 @@ class ChangeCommand(QUndoCommand):
 class Document(QObject):
     """A pipeline being edited. Signals carry engine events and validation results."""
 
-    modelEvent = Signal(object)  # engine.model.Event
+    modelEvent = Signal(object)  # engine.pipeline.model.Event
     problemsChanged = Signal(list)  # list[Problem]
     pathChanged = Signal(str)
     modifiedChanged = Signal(bool)
@@ -111,7 +111,7 @@ class Document(QObject):
         self.undo_stack.setClean()
 
     def validate_now(self) -> list[Problem]:
-        from engine.validate import validate
+        from engine.planning.validate import validate
 
         self._validate_timer.stop()
         self.problems = validate(self.pipeline, base_dir=self.base_dir)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from engine.problems import PipelineError
 
 if TYPE_CHECKING:
-    from designer.mainwindow import MainWindow
+    from designer.window_parts import DocumentWindow
 
 TARGET_TITLES = {
     "azureml": "Azure ML Pipeline Job",
@@ -24,7 +24,7 @@ def available_targets() -> list[tuple[str, str]]:
     return [(t, TARGET_TITLES.get(t, t)) for t in TARGETS]
 
 
-def export_pipeline(window: MainWindow, target: str) -> Path | None:
+def export_pipeline(window: DocumentWindow, target: str) -> Path | None:
     """Ask for a folder and export into it; returns the folder, None when nothing was written."""
     from engine import export as exports
 

@@ -1,6 +1,6 @@
 """Opening, saving, recent files and crash recovery for one main window.
 
-Files are read and written by engine.yamlio (saving is atomic and keeps a hand-written file's
+Files are read and written by engine.fileformat.yamlio (saving is atomic and keeps a hand-written file's
 comments). While a document has unsaved changes it is written every minute to a recovery file
 (``<AppData>/recovery/<hash>.yaml`` plus a ``.json`` naming its owner); a clean close removes
 it, so one found at the next start whose owner process is gone is offered for restoring.
@@ -20,13 +20,13 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
 
 from designer.dialogs import SaveAnswer
 from designer.document import Document
-from engine import changes as ch
-from engine.model import Pipeline
+from engine.pipeline import changes as ch
+from engine.pipeline.model import Pipeline
 from engine.problems import PipelineError, Problem
 from engine.procs import alive
 
 if TYPE_CHECKING:
-    from designer.mainwindow import MainWindow
+    from designer.window_parts import DocumentWindow
 
 RECENT_KEY = "files/recent"
 RECENT_MAX = 10
@@ -55,7 +55,7 @@ def replace_content(current: Pipeline, recovered: Pipeline) -> ch.Change:
 
 def read_pipeline(path: str | Path) -> Pipeline:
     """Load a pipeline file; raises PipelineError (located problems) for anything unreadable."""
-    from engine import yamlio
+    from engine.fileformat import yamlio
 
     try:
         return yamlio.load(str(path))
@@ -69,7 +69,7 @@ class FileController(QObject):
     recentChanged = Signal()
     openFailed = Signal(str, list)  # path, list[Problem]
 
-    def __init__(self, window: MainWindow, recovery_dir: str | Path | None = None):
+    def __init__(self, window: DocumentWindow, recovery_dir: str | Path | None = None):
         super().__init__(window)
         self.window = window
         self.recovery_dir = Path(recovery_dir) if recovery_dir else default_recovery_dir()
@@ -148,7 +148,7 @@ class FileController(QObject):
         return self._write(Path(path).absolute())
 
     def _write(self, path: Path) -> bool:
-        from engine import yamlio
+        from engine.fileformat import yamlio
 
         doc = self.document
         try:
@@ -208,7 +208,7 @@ class FileController(QObject):
 
     def autosave_now(self) -> Path | None:
         """Write unsaved work to the recovery file (nothing when clean or unchanged)."""
-        from engine import yamlio
+        from engine.fileformat import yamlio
 
         doc = self.document
         if not doc.modified:
@@ -286,7 +286,7 @@ class FileController(QObject):
         return self._offer(yaml_path, meta, Path(path).name)  # the file is gone: keep the work
 
     def _offer(self, target: Path, meta: dict, name: str) -> bool:
-        from engine import yamlio
+        from engine.fileformat import yamlio
 
         restore = self.dialogs.ask_restore(name, meta.get("saved", "?"))
         try:

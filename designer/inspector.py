@@ -41,11 +41,11 @@ from designer.inspector_fields import (
 from designer.inspector_lists import ListField, MappingField
 from designer.inspector_ports import PortsSection
 from designer.theme import ThemeManager
-from engine import changes as ch
-from engine import registry
-from engine.model import Event, valid_name
+from engine.pipeline import changes as ch
+from engine.pipeline import registry
+from engine.pipeline.model import Event, valid_name
+from engine.pipeline.registry import ParamSpec
 from engine.problems import Problem
-from engine.registry import ParamSpec
 
 DESCRIPTION = ParamSpec(
     "description", "text", "Description", "What this node is for (saved in the file)."

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from designer.theme import bind_icon
-from engine import registry
-from engine.model import Pipeline
-from engine.registry import ParamSpec
+from engine.pipeline import registry
+from engine.pipeline.model import Pipeline
+from engine.pipeline.registry import ParamSpec
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
 

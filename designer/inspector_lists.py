@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from designer.inspector_fields import VALUE_ROLE, FieldEditor, format_scalar, parse_scalar
 from designer.theme import bind_icon
-from engine.model import output_names
+from engine.pipeline.model import output_names
 
 
 class ListField(FieldEditor):

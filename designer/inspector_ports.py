@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 from designer.document import Document
 from designer.inspector_fields import set_problem_style
 from designer.theme import bind_icon
-from engine import changes as ch
-from engine import registry
-from engine.model import InputPort, OutputPort, Ref, output_names, valid_name
+from engine.pipeline import changes as ch
+from engine.pipeline import registry
+from engine.pipeline.model import InputPort, OutputPort, Ref, output_names, valid_name
 
 _HELP = {
     "name": "The port's name: arguments refer to it as {inputs.NAME} / {outputs.NAME}.",

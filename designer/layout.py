@@ -1,12 +1,12 @@
-"""Auto-layout as one undoable step: engine.layout's positions as a Group of MoveNode."""
+"""Auto-layout as one undoable step: engine.pipeline.layout's positions as a Group of MoveNode."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine import changes as ch
-from engine import layout
-from engine.model import Pipeline
+from engine.pipeline import changes as ch
+from engine.pipeline import layout
+from engine.pipeline.model import Pipeline
 
 GRID = 20.0
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer.theme import ThemeManager, bind_icon, icon
-from engine import registry
+from engine.pipeline import registry
 
 NODE_TYPE_MIME = "application/x-pipeloom-node-type"
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -28,9 +28,9 @@ from designer.document import Document
 from designer.inspector_fields import FieldContext, format_scalar, parse_scalar
 from designer.inspector_lists import ListField
 from designer.theme import bind_icon
-from engine import changes as ch
-from engine.model import Compute, Environment, Event, Parameter, valid_name
-from engine.registry import COMPUTE_TYPES, PARAMETER_TYPES, ParamSpec
+from engine.pipeline import changes as ch
+from engine.pipeline.model import Compute, Environment, Event, Parameter, valid_name
+from engine.pipeline.registry import COMPUTE_TYPES, PARAMETER_TYPES, ParamSpec
 
 
 @dataclass(frozen=True)

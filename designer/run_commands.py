@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QLabel
 from designer.run_controller import RunController, RunNotStarted
 from designer.runs_panel import format_duration, status_icon
 from engine.events import LogLine, Progress, RunFinished, RunSummary, Status, StatusChanged
-from engine.graph import build_graph
-from engine.plan import PlanOptions
+from engine.pipeline.graph import build_graph
+from engine.planning.plan import PlanOptions
 
 if TYPE_CHECKING:
-    from designer.mainwindow import MainWindow
+    from designer.window_parts import RunWindow
 
 STEP_TYPES = ("spark-step", "script-step")
 # how a step's status reads on its node; the engine's NotStarted means waiting for upstream
@@ -29,7 +29,7 @@ SHOWN_STATUS = {Status.NOT_STARTED: "Waiting"}
 class RunCommands(QObject):
     """Run, Run Selected Only, Run From Selected, Run With Regenerated Outputs, Cancel Run."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: RunWindow):
         super().__init__(window)
         self.window = window
         self.controller = RunController(self)

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import QApplication
 
 from engine.backends import BackendPool
 from engine.events import RunEvent, RunSummary
-from engine.model import Pipeline
-from engine.plan import PlanOptions
+from engine.pipeline.model import Pipeline
+from engine.planning.plan import PlanOptions
 from engine.problems import PipelineError, Problem
-from engine.runner import Runner
+from engine.running.runner import Runner
 
 
 @dataclass(frozen=True)

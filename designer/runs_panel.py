@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from designer.canvas.style import colors
 from engine.events import Status
-from engine.store import ChildRunRecord, RunRecord, RunStore
+from engine.storage.store import ChildRunRecord, RunRecord, RunStore
 
 RUN_ROLE = Qt.ItemDataRole.UserRole + 1
 HISTORY_LIMIT = 200

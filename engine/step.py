@@ -11,7 +11,7 @@ import glob
 import os
 from typing import Any
 
-from .stepcontext import InputInfo, StepContext, load_context
+from engine.stepcontext import InputInfo, StepContext, load_context
 
 _context: StepContext | None = None
 

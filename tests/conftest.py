@@ -16,7 +16,8 @@ SHARED_SPARK_MASTER = "local[*]"
 def spark_connect_server():
     """A ready Spark Connect server held for the whole session, stopped by PID at the end
     (with the zygote its steps fork from, so neither restarts between tests)."""
-    from engine.backends.connect_server import POOL, ServerKey
+    from engine.backends.connect_server import ServerKey
+    from engine.backends.server_pool import POOL
     from engine.backends.zygote_pool import ZYGOTES
 
     key = ServerKey.of(SHARED_SPARK_MASTER, {}, sys.executable)

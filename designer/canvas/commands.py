@@ -11,10 +11,10 @@ from pathlib import Path
 
 import networkx as nx
 
-from engine import changes as ch
-from engine import registry
-from engine.graph import build_graph
-from engine.model import (
+from engine.pipeline import changes as ch
+from engine.pipeline import registry
+from engine.pipeline.graph import build_graph
+from engine.pipeline.model import (
     DATASET_OUTPUT,
     InputPort,
     Node,
@@ -357,7 +357,7 @@ def datasets_change(
 
 def copy_text(pipeline: Pipeline, names: list[str]) -> str:
     """The selected nodes (and the wires among them) as clipboard text."""
-    from engine import clipboard
+    from engine.fileformat import clipboard
 
     return clipboard.fragment_to_text(clipboard.copy_nodes(pipeline, names))
 
@@ -371,7 +371,7 @@ def paste_change(
     """The change that pastes clipboard text (names made unique) and the new node names.
 
     at: where the pasted group's top-left goes (e.g. the cursor); else shifted by `offset`."""
-    from engine import clipboard
+    from engine.fileformat import clipboard
 
     fragment = clipboard.fragment_from_text(text)
     if at is not None:

@@ -9,17 +9,45 @@ quick-add (a new wire dropped on empty canvas).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, SignalInstance
+from PySide6.QtWidgets import QGraphicsItem
 
-from engine import changes as ch
+from engine.pipeline import changes as ch
 
 from . import commands
 from .wires import DragWire
 
 if TYPE_CHECKING:
-    from .scene import PipelineScene
+    from designer.document import Document
+
+    from .items import NodeItem, PortView
+
+
+class PipelineScene(Protocol):
+    """What a drag uses of the scene it happens on (designer.canvas.scene.PipelineScene, which
+    starts the drags: a protocol, so the two modules do not import each other)."""
+
+    document: Document
+    nodes: dict[str, NodeItem]
+    message: SignalInstance
+    quickAddRequested: SignalInstance
+    quickAddUpstreamRequested: SignalInstance
+
+    def addItem(self, item: QGraphicsItem) -> None: ...
+
+    def removeItem(self, item: QGraphicsItem) -> None: ...
+
+    def push(self, change: Any, text: str | None = None) -> bool: ...
+
+    def connect_ports(self, source: str, output: str, target: str, inp: str) -> bool: ...
+
+    def port_at(self, pos: QPointF) -> tuple[NodeItem, PortView | None] | None: ...
+
+    def show_wire(self, key: tuple[str, str], visible: bool) -> None: ...
+
+    def drag_ended(self, drag: WireDrag | ReverseWireDrag) -> None: ...
 
 
 class WireDrag:
@@ -158,7 +186,7 @@ class ReverseWireDrag:
     def __init__(self, scene: PipelineScene, target: str, input: str, pos: QPointF):
         import networkx as nx
 
-        from engine.graph import build_graph
+        from engine.pipeline.graph import build_graph
 
         self.scene, self.target, self.input = scene, target, input
         p = scene.document.pipeline

@@ -21,8 +21,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QStyle
 
-from engine import registry
-from engine.model import Node, Pipeline, output_kind, output_names
+from engine.pipeline import registry
+from engine.pipeline.model import Node, Pipeline, output_kind, output_names
 from engine.problems import Problem
 
 from .paints import (

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF
 
-from engine import layout as engine_layout
-from engine.model import Event, output_kind
+from engine.pipeline import layout as engine_layout
+from engine.pipeline.model import Event, output_kind
 
 from .items import GRID, NodeItem
 from .wires import WireItem

@@ -12,7 +12,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene
 
 from designer.document import Document
-from engine import changes as ch
+from engine.pipeline import changes as ch
 from engine.problems import Problem
 
 from . import commands, style

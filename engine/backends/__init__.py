@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 import threading
 
-from ..model import Compute, Node
-from .base import Backend
+from engine.backends.base import Backend
+from engine.pipeline.model import Compute, Node
 
 # backend name -> (module, class); modules import heavy things (pyspark) only inside methods
 _BACKENDS = {

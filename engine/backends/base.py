@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ..model import Compute, Environment, Node
+from engine.pipeline.model import Compute, Environment, Node
 
 LogFn = Callable[[str], None]
 
 
 class StepToRun(Protocol):
-    """What `prepare` knows of a step before its snapshot exists (engine.plan.StepPlan)."""
+    """What `prepare` knows of a step before its snapshot exists (engine.planning.plan.StepPlan)."""
 
     node: Node
     compute: Compute

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import java as java_finder
+from engine.backends.server_cds import ServerArchive
+from engine.backends.spark_boot import SERVER_STATUS_ENV
+from engine.backends.spark_launch import jvm_command, launcher_env
+from engine.backends.spark_settings import free_port
 from engine.problems import PipelineError
 from engine.procs import alive
-
-from .server_cds import ServerArchive
-from .spark_boot import SERVER_STATUS_ENV
-from .spark_launch import jvm_command, launcher_env
-from .spark_settings import free_port
+from engine.userdirs import cache_dir
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 READY_TIMEOUT = 240.0  # seconds; 2 busy cores can make a JVM start slow
@@ -48,13 +48,6 @@ def spark_home() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise PipelineError("Spark steps need pyspark: pip install 'pyspark[connect]'")
     return list(spec.submodule_search_locations)[0]
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "pipeloom"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
 
 
 @dataclass(frozen=True)
@@ -342,69 +335,6 @@ def _signal_and_wait(pid: int, grace: float) -> None:
             return stat.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
-
-
-class ServerPool:
-    """Process-wide servers by key; a server stays while any run holds it, or when kept warm."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._servers: dict[ServerKey, ConnectServer] = {}
-        self._holders: dict[ServerKey, int] = {}
-
-    def acquire(self, key: ServerKey) -> ConnectServer:
-        """Hold the server for `key` (see get) until release(key)."""
-        with self._lock:
-            self._holders[key] = self._holders.get(key, 0) + 1
-        return self.get(key)
-
-    def get(self, key: ServerKey) -> ConnectServer:
-        """The pooled server for `key`: one that `pipeloom serve` shares when there is one,
-        else our own, started (in the background) when none is alive."""
-        from .shared_servers import find
-
-        with self._lock:
-            server = self._servers.get(key)
-            if server is None or (server._ready.is_set() and not server.alive()):
-                server = find(key)
-                if server is None:
-                    server = ConnectServer(key, startup_java_options())
-                    server.start()
-                self._servers[key] = server
-            return server
-
-    def release(self, key: ServerKey, keep_warm: bool) -> None:
-        """One holder is done; the last one stops the server unless it asks to keep it warm."""
-        with self._lock:
-            self._holders[key] = max(0, self._holders.get(key, 0) - 1)
-            if self._holders[key] or keep_warm:
-                return
-            server = self._servers.pop(key, None)
-        if server is not None:
-            server.stop(wait=False)
-
-    def stop_idle(self) -> None:
-        """Stop the servers no one holds (kept warm by earlier runs)."""
-        with self._lock:
-            idle = [k for k in self._servers if not self._holders.get(k)]
-            servers = [self._servers.pop(k) for k in idle]
-        for server in servers:
-            server.stop(wait=False)
-
-    def servers(self) -> list[ConnectServer]:
-        with self._lock:
-            return list(self._servers.values())
-
-    def stop_all(self) -> None:
-        with self._lock:
-            servers = list(self._servers.values())
-            self._servers.clear()
-            self._holders.clear()
-        for server in servers:
-            server.stop()
-
-
-POOL = ServerPool()
 
 
 def startup_java_options() -> list[str]:

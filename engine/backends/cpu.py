@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..model import Compute
-from .base import LogFn, ProgressSource, StepLaunch, StepToRun
+from engine.backends.base import LogFn, ProgressSource, StepLaunch, StepToRun
+from engine.pipeline.model import Compute
 
 
 class CpuBackend:

@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from engine.java import Java
+from engine.userdirs import cache_dir
 
 DUMPER = str(Path(__file__).with_name("server_cds_dump.py"))
 DUMP_STALE = 900.0  # seconds after which a dump's lock is considered abandoned
@@ -31,8 +32,6 @@ UNUSED_DAYS = 14.0  # an archive no server has mapped for this long is deleted
 
 
 def _folder() -> Path:
-    from .connect_server import cache_dir
-
     folder = cache_dir() / "cds"
     folder.mkdir(exist_ok=True)
     return folder

@@ -17,9 +17,9 @@ import json
 import os
 from pathlib import Path
 
+from engine.backends.connect_server import STATUS_READY, ConnectServer, ServerKey
 from engine.procs import alive
-
-from .connect_server import STATUS_READY, ConnectServer, ServerKey, cache_dir
+from engine.userdirs import cache_dir
 
 
 def folder() -> Path:

@@ -11,15 +11,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import java as java_finder
-from ..model import Compute
-from ..problems import PipelineError
-from .base import BackendError, LogFn, ProgressSource, StepLaunch, StepToRun
-from .classic_api import find_classic_use
-from .connect_server import POOL, ConnectServer, ServerKey, client_env, server_env
-from .spark_boot import ARTIFACTS_ENV, PROGRESS_ENV, SQL_CONF_ENV
-from .spark_progress import ProgressFile, SparkUiProgress
-from .spark_settings import (
+from engine import java as java_finder
+from engine.backends.base import BackendError, LogFn, ProgressSource, StepLaunch, StepToRun
+from engine.backends.classic_api import find_classic_use
+from engine.backends.connect_server import ConnectServer, ServerKey, client_env, server_env
+from engine.backends.server_pool import POOL
+from engine.backends.spark_boot import ARTIFACTS_ENV, PROGRESS_ENV, SQL_CONF_ENV
+from engine.backends.spark_progress import ProgressFile, SparkUiProgress
+from engine.backends.spark_settings import (
     EXECUTOR_PARAMS,
     RESOURCES,
     StepSpark,
@@ -29,8 +28,10 @@ from .spark_settings import (
     modules_zip,
     reachable,
 )
-from .submit import submit_command
-from .zygote_pool import ZYGOTES, Zygote
+from engine.backends.submit import submit_command
+from engine.backends.zygote_pool import ZYGOTES, Zygote
+from engine.pipeline.model import Compute
+from engine.problems import PipelineError
 
 BOOT = str(Path(__file__).with_name("spark_boot.py"))
 

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from engine.java import Java
+from engine.userdirs import cache_dir
 
 LAUNCHER = "org.apache.spark.launcher.Main"
 SUBMIT = "org.apache.spark.deploy.SparkSubmit"
@@ -76,8 +77,6 @@ def jvm_command(args: list[str], env: dict[str, str], java: Java) -> list[str]:
     conf_dir = env.get("SPARK_CONF_DIR") or os.path.join(home, "conf")
     if os.path.exists(os.path.join(conf_dir, "spark-env.sh")):
         return spark_class
-    from .connect_server import cache_dir
-
     cached = cache_dir() / "launch" / f"{_cache_key(args, env, java, home)}.json"
     try:
         return json.loads(cached.read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .base import ProgressUpdate
+from engine.backends.base import ProgressUpdate
 
 
 class ProgressFile:

@@ -7,7 +7,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Compute, Node
+from engine.pipeline.model import Compute, Node
 
 DEFAULT_MASTER = "local[*]"
 # node resource param -> (spark conf key, spark-submit option, Spark's default when unset)

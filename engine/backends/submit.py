@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .. import java as java_finder
-from .base import LogFn, StepLaunch
-from .connect_server import server_env, spark_home, startup_java_options
-from .spark_settings import (
+from engine import java as java_finder
+from engine.backends.base import LogFn, StepLaunch
+from engine.backends.connect_server import server_env, spark_home, startup_java_options
+from engine.backends.spark_settings import (
     EXECUTOR_PARAMS,
     RESOURCES,
     StepSpark,

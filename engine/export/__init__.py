@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-from ..model import Pipeline
-from .common import TARGETS, ExportResult
+from engine.export.common import TARGETS, ExportResult
+from engine.pipeline.model import Pipeline
 
 __all__ = ["TARGETS", "ExportResult", "export", "import_azureml"]
 
@@ -30,21 +30,21 @@ def export(
     force_rerun applies to Azure ML (settings.force_rerun); the others always run every step.
     """
     if target == "azureml":
-        from .azureml import export_azureml
+        from engine.export.azureml import export_azureml
 
         return export_azureml(pipeline, out_dir, force_rerun=force_rerun, computes=computes)
     if target == "airflow":
-        from .airflow import export_airflow
+        from engine.export.airflow import export_airflow
 
         return export_airflow(pipeline, out_dir, computes=computes)
     if target == "shell":
-        from .shell import export_shell
+        from engine.export.shell import export_shell
 
         return export_shell(pipeline, out_dir, computes=computes)
     raise ValueError(f"unknown export target {target!r} (known: {', '.join(TARGETS)})")
 
 
 def import_azureml(path: str | os.PathLike, **kwargs) -> Pipeline:
-    from .azureml_import import import_azureml as read
+    from engine.export.azureml_import import import_azureml as read
 
     return read(path, **kwargs)

@@ -15,9 +15,8 @@ import re
 import shlex
 from typing import Any
 
-from ..model import Pipeline
-from .common import ExportContext, ExportResult, check, identifier, safe_file_name
-from .local_plan import (
+from engine.export.common import ExportContext, ExportResult, check, identifier, safe_file_name
+from engine.export.local_plan import (
     CODE,
     DATASET,
     DATASTORE,
@@ -31,6 +30,7 @@ from .local_plan import (
     Word,
     plan_local,
 )
+from engine.pipeline.model import Pipeline
 
 ROOT_PARAMS = {
     PROJECT: "project_dir",

@@ -18,8 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..model import Node, Pipeline
-from .common import (
+from engine.export.common import (
     ExportContext,
     ExportResult,
     arguments,
@@ -36,6 +35,7 @@ from .common import (
     spark_settings,
     uses_step_helper,
 )
+from engine.pipeline.model import Node, Pipeline
 
 SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
 COMMAND_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
@@ -277,7 +277,7 @@ class AzureMLWriter:
         return [*tokens, "--"]
 
     def _parameters_used(self, node: Node) -> list[str]:
-        from ..model import templates_in
+        from engine.pipeline.model import templates_in
 
         used: list[str] = []
         for section, name in templates_in(arguments(node)):

@@ -17,10 +17,19 @@ from typing import Any
 
 import yaml
 
-from ..graph import generations
-from ..model import Compute, Environment, InputPort, Node, OutputPort, Parameter, Pipeline, Ref
-from ..problems import PipelineError, Problem
-from .common import HELPER_DIR, SPARK_PROPERTIES
+from engine.export.common import HELPER_DIR, SPARK_PROPERTIES
+from engine.pipeline.graph import generations
+from engine.pipeline.model import (
+    Compute,
+    Environment,
+    InputPort,
+    Node,
+    OutputPort,
+    Parameter,
+    Pipeline,
+    Ref,
+)
+from engine.problems import PipelineError, Problem
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 SCALAR_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean"}

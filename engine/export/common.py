@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import registry
-from ..graph import execution_order
-from ..model import TEMPLATE_RE, InputPort, Node, Pipeline, output_kind
-from ..problems import PipelineError, Problem
+from engine.pipeline import registry
+from engine.pipeline.graph import execution_order
+from engine.pipeline.model import TEMPLATE_RE, InputPort, Node, Pipeline, output_kind
+from engine.problems import PipelineError, Problem
 
 TARGETS = ("azureml", "airflow", "shell")
 
@@ -198,7 +198,7 @@ def pipeline_dir(pipeline: Pipeline) -> Path:
 
 def check(pipeline: Pipeline) -> None:
     """Refuse to export a pipeline with errors (the target would reject it or run it wrongly)."""
-    from ..validate import validate
+    from engine.planning.validate import validate
 
     problems = [p for p in validate(pipeline) if p.is_error]
     if problems:

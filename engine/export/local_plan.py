@@ -10,8 +10,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Node, templates_in
-from .common import (
+from engine.export.common import (
     ExportContext,
     InputSource,
     arguments,
@@ -26,6 +25,7 @@ from .common import (
     spark_settings,
     uses_step_helper,
 )
+from engine.pipeline.model import Node, templates_in
 
 # roots of symbolic paths
 PROJECT = "project"  # the folder the pipeline file was in (dataset paths are relative to it)

@@ -11,9 +11,8 @@ import os
 import re
 from typing import Any
 
-from ..model import Pipeline
-from .common import ExportContext, ExportResult, check
-from .local_plan import (
+from engine.export.common import ExportContext, ExportResult, check
+from engine.export.local_plan import (
     CODE,
     DATASET,
     DATASTORE,
@@ -27,6 +26,7 @@ from .local_plan import (
     Word,
     plan_local,
 )
+from engine.pipeline.model import Pipeline
 
 ROOT_VARIABLES = {
     PROJECT: "PROJECT_DIR",

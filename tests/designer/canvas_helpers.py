@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from designer.canvas import make_canvas
 from designer.document import Document
-from engine.model import InputPort, Node, OutputPort, Pipeline, Ref
+from engine.pipeline.model import InputPort, Node, OutputPort, Pipeline, Ref
 
 LEFT = Qt.MouseButton.LeftButton
 NONE = Qt.MouseButton.NoButton

@@ -8,7 +8,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
 from designer.canvas.commands import CLIPBOARD_MIME
-from engine.model import Pipeline, Ref
+from engine.pipeline.model import Pipeline, Ref
 
 
 def test_copy_in_one_window_and_paste_in_another(qtbot):

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication
 
 from designer.canvas import set_canvas_theme, style
 from designer.canvas.view import NODE_TYPE_MIME
-from engine import changes as ch
-from engine.model import InputPort, Node, OutputPort, Pipeline, Ref
+from engine.pipeline import changes as ch
+from engine.pipeline.model import InputPort, Node, OutputPort, Pipeline, Ref
 
 
 def test_moving_nodes_is_one_undo_step_snapped_to_the_grid(qtbot):

@@ -7,8 +7,8 @@ import random
 import pytest
 from canvas_helpers import open_canvas, small_pipeline
 
-from engine import changes as ch
-from engine.model import InputPort, Node, OutputPort, Pipeline, Ref, output_kind
+from engine.pipeline import changes as ch
+from engine.pipeline.model import InputPort, Node, OutputPort, Pipeline, Ref, output_kind
 
 
 def expected_wires(p: Pipeline) -> dict[tuple[str, str], tuple[str, str]]:

@@ -6,7 +6,7 @@ from canvas_helpers import body_pos, drag, open_canvas, port_pos, send_mouse
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from engine.model import Ref
+from engine.pipeline.model import Ref
 
 
 def test_scene_mirrors_the_document(qtbot):
@@ -88,8 +88,8 @@ def test_dropping_on_a_node_body_adds_an_input_named_after_the_source(qtbot):
 def test_spark_step_refuses_an_input_in_a_non_direct_mode(qtbot):
     doc, view, scene, messages = open_canvas(qtbot)
     prep = doc.pipeline.nodes["prep"]
-    from engine import changes as ch
-    from engine.model import InputPort
+    from engine.pipeline import changes as ch
+    from engine.pipeline.model import InputPort
 
     doc.push(ch.AddPort("prep", "in", InputPort("copied", mode="download")))
     drag(view, port_pos(scene, "files", "out", "data"), port_pos(scene, "prep", "in", "copied"))

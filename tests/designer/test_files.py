@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from designer.dialogs import SaveAnswer
-from engine import yamlio
+from engine.fileformat import yamlio
 from tests.designer.conftest import PROJECTS
 
 ALL_PIPELINES = sorted(PROJECTS.glob("*/pipeline.yaml"))
@@ -94,7 +94,7 @@ def test_hand_comments_survive_an_edit_through_the_gui(window, tmp_path, qtbot):
 
 
 def _modify(window):
-    from engine import changes as ch
+    from engine.pipeline import changes as ch
 
     window.document.push(ch.SetParam("train", "script", "other.py"))
     assert window.isWindowModified()
@@ -143,8 +143,8 @@ def test_open_over_unsaved_work_asks_first(opened, dialogs, tmp_path):
 
 
 def test_new_then_save_as(window, dialogs, tmp_path):
-    from engine import changes as ch
-    from engine.model import Node
+    from engine.pipeline import changes as ch
+    from engine.pipeline.model import Node
 
     window.document.push(ch.AddNode(Node("raw", "dataset", {"path": "raw.csv"}, position=(0, 0))))
     dialogs.save_path = str(tmp_path / "fresh.yaml")

@@ -354,7 +354,7 @@ def test_form_reused_for_nodes_of_one_type_shows_and_edits_each(opened, qtbot):
     window = opened
     window.scene.select_nodes(["dataprep"])
     (copy_name,) = window.duplicate()
-    from engine import changes as ch
+    from engine.pipeline import changes as ch
 
     window.document.push(ch.SetParam(copy_name, "file", "other.py"))
     inspector = select(window, qtbot, "dataprep")

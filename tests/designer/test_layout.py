@@ -10,7 +10,8 @@ import pytest
 from canvas_helpers import open_canvas
 
 from designer.layout import auto_layout_change
-from engine import layout, yamlio
+from engine.fileformat import yamlio
+from engine.pipeline import layout
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from layout_graphs import generated_pipeline  # noqa: E402

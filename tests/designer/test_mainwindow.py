@@ -104,7 +104,7 @@ def test_paste_between_two_windows(opened, qtbot):
 
 def test_problems_panel_reveals_and_selects_node(opened, qtbot):
     window = opened
-    from engine import changes as ch
+    from engine.pipeline import changes as ch
 
     window.document.push(ch.SetParam("train", "compute", "nowhere"))
     flush(qtbot, window)

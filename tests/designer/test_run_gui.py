@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from designer.dialogs import SaveAnswer
-from engine import changes as ch
-from engine import yamlio
 from engine.events import Status
-from engine.model import Compute, InputPort, Node, OutputPort, Pipeline, Ref
+from engine.fileformat import yamlio
+from engine.pipeline import changes as ch
+from engine.pipeline.model import Compute, InputPort, Node, OutputPort, Pipeline, Ref
 from engine.procs import alive
 from tests.designer.conftest import ScriptedDialogs
 
@@ -337,7 +337,8 @@ print("total", total, flush=True)
 def test_spark_step_shows_progress_and_keeps_the_server_warm(
     qtbot, window, tmp_path, spark_connect_server
 ):
-    from engine.backends.connect_server import POOL, ServerKey
+    from engine.backends.connect_server import ServerKey
+    from engine.backends.server_pool import POOL
 
     root = tmp_path / "spark"
     (root / "code").mkdir(parents=True)

@@ -124,7 +124,7 @@ def test_ctrl_c_closes_windows_asking_about_unsaved_work(window, qtbot, dialogs)
     from PySide6.QtWidgets import QApplication
 
     from designer.dialogs import SaveAnswer
-    from engine import changes as ch
+    from engine.pipeline import changes as ch
 
     window.document.push(ch.SetEntry("meta", "name", "changed"))
     dialogs.save_answer = SaveAnswer.DISCARD

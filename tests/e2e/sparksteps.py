@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.backends.base import StepLaunch
 from engine.backends.spark import SparkBackend
-from engine.model import Compute, Node
+from engine.pipeline.model import Compute, Node
 from engine.procs import StepProcess
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import yamlio
 from engine.backends import BackendPool
 from engine.events import Status
-from engine.runner import Runner
+from engine.fileformat import yamlio
+from engine.running.runner import Runner
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine import yamlio
 from engine.backends import BackendPool
 from engine.events import Status
-from engine.runner import Runner
-from engine.store import RunStore
+from engine.fileformat import yamlio
+from engine.running.runner import Runner
+from engine.storage.store import RunStore
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1200)]
 

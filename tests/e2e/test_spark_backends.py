@@ -285,7 +285,7 @@ def test_a_forked_step_dies_when_its_process_is_killed_hard(tmp_path, backend):
 def test_an_sc_master_uses_that_server_with_the_token_from_token_env(
     tmp_path, backend, spark_connect_server
 ):
-    from engine.backends.connect_server import POOL
+    from engine.backends.server_pool import POOL
 
     servers_before = len(POOL.servers())
     script = """

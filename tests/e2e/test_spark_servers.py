@@ -25,7 +25,7 @@ from sparksteps import (
 
 from engine.backends.connect_server import ServerKey
 from engine.backends.spark import SparkBackend
-from engine.model import Compute
+from engine.pipeline.model import Compute
 from engine.procs import alive
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(600)]
@@ -77,7 +77,7 @@ def test_server_dies_when_its_owner_is_killed(tmp_path):
 
 
 def test_pool_keeps_a_warm_server_only_when_asked(spark_connect_server):
-    from engine.backends.connect_server import POOL
+    from engine.backends.server_pool import POOL
 
     key = ServerKey.of(SHARED_SPARK_MASTER, {}, sys.executable)
     first = SparkBackend()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from engine import yamlio
+from engine.fileformat import yamlio
 
 PROJECTS = Path(__file__).resolve().parents[2] / "projects"
 
@@ -160,7 +160,7 @@ def python_without_pipeloom() -> str:
 
 def pipeloom_outputs(path: Path) -> dict[str, dict[str, Path]]:
     """Run the pipeline file with Pipeloom's own runner; {step: {output: folder}}."""
-    from engine.api_run import submit
+    from engine.api.run import submit
 
     run = submit(yamlio.load(path), experiment="export-tests")
     status = run.wait_for_completion(show_output=False, timeout=900)

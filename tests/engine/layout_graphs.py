@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from engine.model import InputPort, Node, OutputPort, Pipeline, Ref
+from engine.pipeline.model import InputPort, Node, OutputPort, Pipeline, Ref
 
 
 def generated_pipeline(count: int, seed: int = 7) -> Pipeline:

@@ -1,4 +1,4 @@
-"""A small project of script steps in a temp folder, built as an engine.model.Pipeline.
+"""A small project of script steps in a temp folder, built as an engine.pipeline.model.Pipeline.
 
 Every step runs `code/step.py`, which reads all its inputs (files or folders), prints a line,
 optionally sleeps, fails or starts a child process, and writes each output as a folder.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.model import Compute, Environment, InputPort, Node, OutputPort, Pipeline, Ref
-from engine.plan import PlanOptions
-from engine.runner import Runner
+from engine.pipeline.model import Compute, Environment, InputPort, Node, OutputPort, Pipeline, Ref
+from engine.planning.plan import PlanOptions
+from engine.running.runner import Runner
 
 STEP_SCRIPT = r"""
 import argparse, os, subprocess, sys, time

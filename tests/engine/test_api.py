@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import validate, yamlio
 from engine.api import (
     CondaDependencies,
     CpuPool,
@@ -29,7 +28,9 @@ from engine.api import (
     SparkCompute,
     SparkStep,
 )
-from engine.model import InputPort, OutputPort, Ref
+from engine.fileformat import yamlio
+from engine.pipeline.model import InputPort, OutputPort, Ref
+from engine.planning import validate
 from engine.problems import PipelineError
 
 TITANIC = Path(__file__).resolve().parents[2] / "projects" / "titanic" / "pipeline.yaml"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scriptproject import ScriptProject
 
-from engine.api_run import submit
+from engine.api.run import submit
 
 
 def test_submit_runs_in_the_background_and_reports_steps_and_logs(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""engine.layout: layered positions without overlaps and with fewer wire crossings."""
+"""engine.pipeline.layout: layered positions without overlaps and with fewer wire crossings."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 import pytest
 from layout_graphs import generated_pipeline
 
-from engine import layout
-from engine.model import InputPort, Node, OutputPort, Pipeline, Ref
+from engine.pipeline import layout
+from engine.pipeline.model import InputPort, Node, OutputPort, Pipeline, Ref
 
 
 def chain_with_branches() -> Pipeline:

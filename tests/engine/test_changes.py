@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import changes as ch
-from engine.model import (
+from engine.pipeline import changes as ch
+from engine.pipeline.model import (
     Compute,
     Environment,
     InputPort,

@@ -146,12 +146,12 @@ def test_every_registered_command_module_has_the_contract():
 
 
 def test_internal_error_is_one_line_unless_debugging(project, monkeypatch, capsys):
-    import engine.validate
+    import engine.planning.validate
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(engine.validate, "validate", broken)
+    monkeypatch.setattr(engine.planning.validate, "validate", broken)
     monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
     assert cli.main(["validate", str(project)]) == cli.EXIT_INTERNAL
     err = capsys.readouterr().err
@@ -186,12 +186,12 @@ def test_validate_and_show_import_neither_spark_nor_pandas(command):
     heavy = {m for m in loaded if m.split(".")[0] in HEAVY}
     assert not heavy, sorted(heavy)
     assert f"engine.cli_{command}" in loaded
-    other = "engine.cli_show" if command == "validate" else "engine.cli_validate"
+    other = "engine.cli.show" if command == "validate" else "engine.cli.validate"
     assert other not in loaded  # only the chosen command's module is imported
 
 
 def test_dataset_references_are_checked_against_the_project_store(project):
-    from engine.store import RunStore
+    from engine.storage.store import RunStore
 
     edit(project, "    path: data/Titanic.csv\n", "    from: dataset:passengers@2\n")
     done = pipeloom("validate", str(project))

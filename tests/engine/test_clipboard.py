@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_roundtrip import pipelines
 
-from engine import clipboard, yamlio
-from engine.model import Ref
+from engine.fileformat import clipboard, yamlio
+from engine.pipeline.model import Ref
 from engine.problems import PipelineError
 
 SOURCE = """\

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import validate, yamlio
-from engine.api_run import submit
+from engine.api.run import submit
+from engine.fileformat import yamlio
+from engine.planning import validate
 
 PROJECTS = Path(__file__).resolve().parents[2] / "projects"
 PIPELINE_FILES = sorted(PROJECTS.glob("*/pipeline.yaml"))

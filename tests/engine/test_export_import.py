@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from export_projects import fan_project, load, titanic_project
 
-from engine import yamlio
 from engine.cli import main
 from engine.export import export, import_azureml
-from engine.model import Ref
-from engine.validate import validate
+from engine.fileformat import yamlio
+from engine.pipeline.model import Ref
+from engine.planning.validate import validate
 
 
 def _graph(pipeline) -> dict:

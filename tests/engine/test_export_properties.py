@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.export import export, import_azureml
-from engine.model import Compute, InputPort, Node, OutputPort, Parameter, Pipeline, Ref
-from engine.validate import validate
+from engine.pipeline.model import Compute, InputPort, Node, OutputPort, Parameter, Pipeline, Ref
+from engine.planning.validate import validate
 
 pytestmark = pytest.mark.filterwarnings("ignore")  # azure-ai-ml's own deprecation noise
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from engine.fingerprint import Hasher, is_uri
-from engine.snapshot import IgnoreRules, source_files, take_snapshot
-from engine.store import RunStore
+from engine.planning.fingerprint import Hasher, is_uri
+from engine.storage.snapshot import IgnoreRules, source_files, take_snapshot
+from engine.storage.store import RunStore
 
 
 class CountingStore:
@@ -96,7 +96,7 @@ def test_source_files_skip_caches_and_ignored_files_and_snapshot_copies_them(tmp
 
 
 def test_local_imports_follow_absolute_relative_and_package_imports(tmp_path):
-    from engine.fingerprint import local_imports
+    from engine.planning.fingerprint import local_imports
 
     (tmp_path / "pkg").mkdir()
     (tmp_path / "main.py").write_text("import util\nfrom pkg import tools\nimport os\n")

@@ -1,4 +1,4 @@
-"""engine.graph: the execution order equals networkx's lexicographical topological sort."""
+"""engine.pipeline.graph: the execution order equals networkx's lexicographical topological sort."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.graph import build_graph, execution_order, is_acyclic
-from engine.model import InputPort, Node, Pipeline, Ref
+from engine.pipeline.graph import build_graph, execution_order, is_acyclic
+from engine.pipeline.model import InputPort, Node, Pipeline, Ref
 
 
 def pipeline_from_edges(n: int, edges: list[tuple[int, int]], shuffle: list[int]) -> Pipeline:

@@ -29,6 +29,9 @@ def test_importing_every_engine_module_loads_no_qt():
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "engine.model" in result["imported"] and "engine.validate" in result["imported"]
+    assert (
+        "engine.pipeline.model" in result["imported"]
+        and "engine.planning.validate" in result["imported"]
+    )
     assert result["failed"] == {}
     assert result["qt"] == [], f"engine imported Qt: {result['qt']}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from scriptproject import ScriptProject
 
-from engine.model import Compute, InputPort, Node, Parameter, Ref
-from engine.plan import PlanOptions, make_plan, resolve_parameters
+from engine.pipeline.model import Compute, InputPort, Node, Parameter, Ref
+from engine.planning.plan import PlanOptions, make_plan, resolve_parameters
 from engine.problems import PipelineError
-from engine.store import RunStore
+from engine.storage.store import RunStore
 
 
 @pytest.fixture

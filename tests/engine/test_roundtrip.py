@@ -10,11 +10,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_yamlio import DESIGN_EXAMPLE
 
-from engine import registry, yamlio
-from engine.changes import AddNode, RemoveNode, RenameNode, RenamePort, SetEntry, SetParam
-from engine.model import Compute, Environment, InputPort, Node, OutputPort, Parameter, Pipeline, Ref
-from engine.yaml_emit import emit_document
-from engine.yaml_load import parse_tree
+from engine.fileformat import yamlio
+from engine.fileformat.emit import emit_document
+from engine.fileformat.parse import parse_tree
+from engine.pipeline import registry
+from engine.pipeline.changes import AddNode, RemoveNode, RenameNode, RenamePort, SetEntry, SetParam
+from engine.pipeline.model import (
+    Compute,
+    Environment,
+    InputPort,
+    Node,
+    OutputPort,
+    Parameter,
+    Pipeline,
+    Ref,
+)
 
 # -- canonical text ------------------------------------------------------------------------
 
@@ -212,7 +222,7 @@ def pipelines(draw):
 
 
 def yamlio_export_targets():
-    from engine.schema import EXPORT_TARGETS
+    from engine.fileformat.schema import EXPORT_TARGETS
 
     return EXPORT_TARGETS
 

@@ -13,7 +13,7 @@ from scriptproject import ScriptProject, statuses
 from engine.events import LogLine, Status, StatusChanged
 from engine.problems import PipelineError
 from engine.procs import alive
-from engine.store import RunStore
+from engine.storage.store import RunStore
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_outputs_register_datasets_publish_and_resolve_as_inputs(project):
     assert versions == [("cleaned", 1, first.run_id), ("cleaned", 2, second.run_id)]
     published = _datastore(project) / "published" / "cleaned" / "part-0.txt"
     assert published.read_text() == "hello\na\n"
-    from engine.model import Node
+    from engine.pipeline.model import Node
 
     project.pipeline.nodes["reg"] = Node(
         "reg", "dataset", {"kind": "file", "from": "dataset:cleaned@1"}
@@ -315,8 +315,8 @@ def test_cancel_does_not_wait_for_a_backend_that_is_still_starting(project):
     pool = BackendPool()
     pool._backends["cpu"] = backend
     project.step("a", {"inp": "raw"})
-    from engine.plan import PlanOptions
-    from engine.runner import Runner
+    from engine.planning.plan import PlanOptions
+    from engine.running.runner import Runner
 
     runner = Runner(project.pipeline, PlanOptions(), backends=pool, keep_warm=True)
     runner.start()

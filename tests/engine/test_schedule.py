@@ -1,4 +1,4 @@
-"""engine.schedule: what may start, in plan order, within each compute's capacity."""
+"""engine.running.schedule: what may start, in plan order, within each compute's capacity."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import Compute, Node
-from engine.plan import StepPlan
-from engine.schedule import Schedule, compute_capacity
+from engine.pipeline.model import Compute, Node
+from engine.planning.plan import StepPlan
+from engine.running.schedule import Schedule, compute_capacity
 
 POOL = Compute("pool", "cpu-pool", workers=2)
 SPARK = Compute("spark", "spark", master="local[1]")

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from engine.backends.spark import SparkBackend
-from engine.model import Compute, Node
+from engine.pipeline.model import Compute, Node
 
 CONNECT_CODE = "from pyspark.sql import SparkSession\nSparkSession.builder.getOrCreate()\n"
 CLASSIC_CODE = "from pyspark import SparkContext\nSparkContext.getOrCreate()\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.events import Status
 from engine.procs import alive
-from engine.store import RunStore
+from engine.storage.store import RunStore
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,7 +45,7 @@ def test_runs_child_runs_and_dataset_versions_round_trip(tmp_path):
 
 
 def test_completed_runs_of_many_fingerprints_come_in_chunks_newest_first(tmp_path, monkeypatch):
-    import engine.store as store_module
+    import engine.storage.store as store_module
 
     monkeypatch.setattr(store_module, "_IN_CHUNK", 2)  # several chunks with a few steps
     store = RunStore(tmp_path / ".pipeloom")
@@ -87,7 +87,7 @@ def test_a_run_whose_lock_is_held_is_never_marked_interrupted(tmp_path):
             textwrap.dedent(
                 f"""
                 import sys, time
-                from engine.store import RunStore
+                from engine.storage.store import RunStore
                 store = RunStore({str(tmp_path / ".pipeloom")!r})
                 lock = store.acquire_run_lock("live")
                 store.create_run("live", "e", "p", None, {{}}, {{}}, [])

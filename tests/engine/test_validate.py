@@ -1,4 +1,4 @@
-"""engine.validate on in-memory pipelines: every check, its location, and no raising on junk."""
+"""engine.planning.validate on in-memory pipelines: every check, its location, and no raising on junk."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.model import (
+from engine.pipeline.model import (
     Compute,
     Environment,
     InputPort,
@@ -16,7 +16,7 @@ from engine.model import (
     Pipeline,
     Ref,
 )
-from engine.validate import validate
+from engine.planning.validate import validate
 
 
 @pytest.fixture
@@ -569,8 +569,8 @@ _ARGUMENT_PIECES = [
     outputs=st.lists(st.sampled_from(["out", "a", "x y"]), max_size=2, unique=True),
 )
 def test_quick_argument_check_finds_what_the_detailed_one_finds(args, inputs, outputs):
-    from engine.validate import _check_arguments, _check_templates_in_detail
-    from engine.validate_settings import Checker
+    from engine.planning.checks import Checker
+    from engine.planning.validate import _check_arguments, _check_templates_in_detail
 
     p = Pipeline("args")
     p.parameters["p"] = Parameter("p", "number", 1.0)

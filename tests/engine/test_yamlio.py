@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-from engine import migrate, yamlio
-from engine.changes import SetParam
-from engine.model import Compute, InputPort, Node, OutputPort, Pipeline, Ref
+from engine.fileformat import migrate, yamlio
+from engine.pipeline.changes import SetParam
+from engine.pipeline.model import Compute, InputPort, Node, OutputPort, Pipeline, Ref
 from engine.problems import PipelineError
 
 MINIMAL = """\
@@ -418,7 +418,7 @@ def test_failing_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
         f"""
         import resource, signal, sys
         from engine import yamlio
-        from engine.changes import SetParam
+        from engine.pipeline.changes import SetParam
         from engine.problems import PipelineError
         p = yamlio.load({path!r})
         p.apply(SetParam("train", "description", "x" * 100_000))
