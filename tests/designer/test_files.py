@@ -210,7 +210,7 @@ import os, sys
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from designer.mainwindow import MainWindow
-from engine import changes as ch
+from engine.pipeline import changes as ch
 w = MainWindow(recovery_dir=sys.argv[2])
 assert w.files.load(sys.argv[1])
 w.document.push(ch.SetParam("train", "script", "recovered.py"))

@@ -417,7 +417,7 @@ def test_failing_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     script = textwrap.dedent(
         f"""
         import resource, signal, sys
-        from engine import yamlio
+        from engine.fileformat import yamlio
         from engine.pipeline.changes import SetParam
         from engine.problems import PipelineError
         p = yamlio.load({path!r})
