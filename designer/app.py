@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.run and not (args.screenshot and args.file):
         parser.error("--run needs a FILE and --screenshot OUT.png")
+    if args.run_timeout <= 0:
+        parser.error(f"--run-timeout must be a number of seconds above 0, got {args.run_timeout:g}")
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
         if w < 200 or h < 150:

@@ -83,10 +83,9 @@ def run_and_wait(window, timeout: float) -> FinishedRun:
 
     commands.controller.runEnded.connect(on_end)
     try:
+        shown = commands.status_text
         if not commands.run():
-            # the refusal is already in the status bar (validation errors, nothing to run)
-            reason = commands.last_error.message if commands.last_error else None
-            raise RunNotFinished(f"the run did not start: {reason or commands.status_text}")
+            raise RunNotFinished(f"the run did not start: {_refusal(window, shown)}")
         if not _wait(loop, ended, timeout):
             commands.cancel()  # stops the steps' process trees; the run then ends Canceled
             if not _wait(loop, ended, CANCEL_GRACE):
@@ -96,11 +95,20 @@ def run_and_wait(window, timeout: float) -> FinishedRun:
         commands.controller.runEnded.disconnect(on_end)
     summary = ended[0]
     if summary is None:
-        reason = commands.last_error.message if commands.last_error else commands.status_text
-        raise RunNotFinished(f"the run did not start: {reason}")
+        raise RunNotFinished(f"the run did not start: {_refusal(window, shown)}")
     for _ in range(3):  # queued refreshes of the runs and logs panels
         QApplication.processEvents()
     return FinishedRun(summary)
+
+
+def _refusal(window, shown_before: str) -> str:
+    """Why the run did not start, as the window told the user (error, status or message)."""
+    commands = window.run_commands
+    if commands.last_error is not None:
+        return commands.last_error.message
+    if commands.status_text and commands.status_text != shown_before:
+        return commands.status_text  # e.g. "Cannot run: 2 errors (see Problems)"
+    return window.statusBar().currentMessage() or "the pipeline was not saved"
 
 
 def _wait(loop: QEventLoop, ended: list, seconds: float) -> bool:

@@ -91,6 +91,16 @@ def test_a_run_that_cannot_start_is_an_error_not_a_dialog(qtbot, window, tmp_pat
     assert not window.run_commands.controller.busy
 
 
+def test_a_pipeline_without_steps_says_there_is_nothing_to_run(qtbot, window, tmp_path):
+    path = project(tmp_path / "p")
+    pipeline = yamlio.load(str(path))
+    pipeline.nodes.clear()
+    yamlio.save(pipeline, str(path))
+    assert window.files.open(path)
+    with pytest.raises(RunNotFinished, match="did not start: Nothing to run"):
+        run_and_wait(window, timeout=120)
+
+
 def test_a_run_still_going_at_the_timeout_is_canceled(qtbot, window, tmp_path):
     assert window.files.open(project(tmp_path / "p", first="sleep"))
     with pytest.raises(RunNotFinished, match="did not finish within 1 s; it was canceled"):
@@ -124,6 +134,10 @@ def test_command_line_captures_a_failed_run_and_says_so(tmp_path):
     assert statuses == {"fail": Status.FAILED, "b": Status.SKIPPED}
 
 
-def test_run_needs_a_file_and_a_screenshot(tmp_path):
+def test_run_needs_a_file_a_screenshot_and_a_positive_timeout(tmp_path):
     done = run_designer(["--run"], tmp_path)
     assert done.returncode == 2 and "--run needs" in done.stderr
+    done = run_designer(
+        ["p.yaml", "--screenshot", "x.png", "--run", "--run-timeout", "0"], tmp_path
+    )
+    assert done.returncode == 2 and "--run-timeout must be" in done.stderr
