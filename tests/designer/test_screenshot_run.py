@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
+from designer import app
 from designer.screenshot_run import HeadlessDialogs, RunNotFinished, run_and_wait, show_run_docks
 from engine.events import Status
 from engine.fileformat import yamlio
@@ -134,10 +135,14 @@ def test_command_line_captures_a_failed_run_and_says_so(tmp_path):
     assert statuses == {"fail": Status.FAILED, "b": Status.SKIPPED}
 
 
-def test_run_needs_a_file_a_screenshot_and_a_positive_timeout(tmp_path):
-    done = run_designer(["--run"], tmp_path)
-    assert done.returncode == 2 and "--run needs" in done.stderr
-    done = run_designer(
-        ["p.yaml", "--screenshot", "x.png", "--run", "--run-timeout", "0"], tmp_path
-    )
-    assert done.returncode == 2 and "--run-timeout must be" in done.stderr
+def test_run_needs_a_file_a_screenshot_and_a_positive_timeout(capsys):
+    for argv, message in (
+        (["--run"], "--run needs a FILE and --screenshot"),
+        (["p.yaml", "--run"], "--run needs a FILE and --screenshot"),
+        (["p.yaml", "--screenshot", "x.png", "--run", "--run-timeout", "0"], "--run-timeout must"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            app.parse_args(argv)
+        assert exited.value.code == 2 and message in capsys.readouterr().err
+    args = app.parse_args(["p.yaml", "--screenshot", "x.png", "--run", "--run-timeout", "30"])
+    assert args.run and args.run_timeout == 30
