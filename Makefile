@@ -6,7 +6,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 EXAMPLE := projects/titanic/pipeline.yaml
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint bench screenshots clean-venv
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Pipeloom needs Python 3.11 or newer (python3.11 on PATH)."; exit 2; }
@@ -27,6 +27,22 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/run_all.py
+
+# docs/screenshot-*.png: the example offscreen in both themes, then after a real run (Spark,
+# about half a minute) of a fresh copy of it, so no earlier run or saved layout shows
+SHOT := QT_QPA_PLATFORM=offscreen $(VENV)/bin/pipeloom-designer
+SHOT_ARGS := --size 1440x900 --select dataprep
+screenshots: $(STAMP)
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	export XDG_CONFIG_HOME="$$tmp/config"; \
+	cp -R projects/titanic "$$tmp/titanic"; rm -rf "$$tmp/titanic/.pipeloom"; \
+	echo "docs/screenshot-light.png"; \
+	$(SHOT) $(EXAMPLE) --screenshot docs/screenshot-light.png $(SHOT_ARGS) --theme light; \
+	echo "docs/screenshot-dark.png"; \
+	$(SHOT) $(EXAMPLE) --screenshot docs/screenshot-dark.png $(SHOT_ARGS) --theme dark; \
+	echo "docs/screenshot-run.png (runs the pipeline)"; \
+	$(SHOT) "$$tmp/titanic/pipeline.yaml" --screenshot docs/screenshot-run.png $(SHOT_ARGS) \
+		--theme light --run
 
 clean-venv:
 	rm -rf $(VENV)

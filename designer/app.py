@@ -1,7 +1,8 @@
-"""`pipeloom-designer [FILE] [--screenshot OUT.png] [--size WxH] [--theme light|dark]`.
+"""`pipeloom-designer [FILE] [--screenshot OUT.png] [--size WxH] [--theme light|dark] [--run]`.
 
 With --screenshot the window is laid out offscreen (no display needed), rendered to a PNG, and
-the program exits: for documentation and for checking the GUI on headless machines.
+the program exits: for documentation and for checking the GUI on headless machines. With --run
+as well, the pipeline is run first and the window captured once the run has ended.
 """
 
 from __future__ import annotations
@@ -33,7 +34,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--theme", choices=("system", "light", "dark"), help="colour theme (default: the saved one)"
     )
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="with --screenshot: run the pipeline first and capture its finished run "
+        "(exit status 1 when the run did not complete)",
+    )
+    parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="with --run: cancel the run and fail after this long (default 900)",
+    )
     args = parser.parse_args(argv)
+    if args.run and not (args.screenshot and args.file):
+        parser.error("--run needs a FILE and --screenshot OUT.png")
+    if args.run_timeout <= 0:
+        parser.error(f"--run-timeout must be a number of seconds above 0, got {args.run_timeout:g}")
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
         if w < 200 or h < 150:
@@ -137,6 +155,36 @@ def render_screenshot(window, out: str, width: int, height: int, select: str | N
         raise OSError(f"could not write {out}")
 
 
+def screenshot_after_run(window, args) -> int:
+    """--screenshot with --run: 0 when the run completed, 1 when it failed or was canceled
+    (the PNG shows it all the same), 2 when it did not start or did not end in time (no PNG)."""
+    from PySide6.QtWidgets import QApplication
+
+    from designer.screenshot_run import RunNotFinished, run_and_wait, show_run_docks
+
+    window.resize(args.width, args.height)
+    window.show()
+    QApplication.processEvents()
+    try:
+        try:
+            finished = run_and_wait(window, args.run_timeout)
+        except RunNotFinished as e:
+            print(f"pipeloom-designer: {e}", file=sys.stderr)
+            return 2
+        show_run_docks(window)
+        render_screenshot(window, args.screenshot, args.width, args.height, args.select)
+    finally:
+        window.run_commands.shutdown()  # stops the warm Spark servers the run started
+    if not finished.completed:
+        print(
+            f"pipeloom-designer: the run {finished.summary.status.lower()}: "
+            f"{window.run_commands.status_text}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     choose_platform(bool(args.screenshot))
@@ -164,7 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.theme:
         themes.apply(args.theme, store=not args.screenshot)
     app.setWindowIcon(icon("app"))
-    window = MainWindow()
+    if args.screenshot:
+        from designer.screenshot_run import HeadlessDialogs
+
+        window = MainWindow(dialogs=HeadlessDialogs())  # offscreen, no question can be answered
+    else:
+        window = MainWindow()
     if args.screenshot:
         # a screenshot shows the file as it is: no recovery prompts, nothing remembered
         window.files.autosave_timer.stop()
@@ -180,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             window.set_document(Document(pipeline, Path(args.file).absolute()))
         try:
+            if args.run:
+                return screenshot_after_run(window, args)
             render_screenshot(window, args.screenshot, args.width, args.height, args.select)
         except OSError as e:
             print(f"pipeloom-designer: {e}", file=sys.stderr)
