@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class SparkStepError(PipelineError, BackendError):
 
 
 MAX_REMEMBERED = 500  # steps whose session/progress the backend keeps for on_failure/cancel
+ERROR_LOG_WAIT = 3.0  # seconds a failed step waits for the server to log its error
 SERVER_ERROR_LINES = 80  # at most this many server log lines are attached to a failed step
 
 
@@ -291,7 +293,14 @@ class SparkBackend:
         run = self._run(launch)
         if run is None or run.server is None:
             return []
-        return server_error_lines(run.server.log_since(run.log_offset), run.session_id or "")
+        # the client may see the error before the server's log has it: wait a moment for it
+        deadline = time.monotonic() + ERROR_LOG_WAIT
+        while True:
+            lines = run.server.log_since(run.log_offset)
+            used = run.session_id and any(run.session_id in line for line in lines)
+            if not used or any(" ERROR " in line for line in lines) or time.monotonic() > deadline:
+                return server_error_lines(lines, run.session_id or "")
+            time.sleep(0.1)
 
     def cancel(self, launch: StepLaunch) -> None:
         """Interrupt the session's jobs on the server; the runner kills the process tree."""

@@ -185,7 +185,7 @@ def test_validate_and_show_import_neither_spark_nor_pandas(command):
     loaded = set(result["modules"])
     heavy = {m for m in loaded if m.split(".")[0] in HEAVY}
     assert not heavy, sorted(heavy)
-    assert f"engine.cli_{command}" in loaded
+    assert f"engine.cli.{command}" in loaded
     other = "engine.cli.show" if command == "validate" else "engine.cli.validate"
     assert other not in loaded  # only the chosen command's module is imported
 

@@ -13,6 +13,8 @@ import engine
 failed = {}
 imported = []
 for info in pkgutil.walk_packages(engine.__path__, "engine."):
+    if info.name.endswith(".__main__"):
+        continue  # `python -m` entry points run when imported
     try:
         importlib.import_module(info.name)
         imported.append(info.name)
