@@ -45,6 +45,9 @@ COMMANDS: dict[str, Command] = {
     "runs": Command("engine.cli_runs", "list the runs of a pipeline (or the steps of one run)"),
     "logs": Command("engine.cli_logs", "print the stored output of a run's steps"),
     "datasets": Command("engine.cli_datasets", "list registered dataset versions"),
+    "preview": Command(
+        "engine.cli_preview", "print the first rows of a dataset or of a step's output"
+    ),
     "export": Command("engine.cli_export", "write the pipeline for Azure ML, Airflow or sh"),
     "import": Command("engine.cli_import", "read an Azure ML v2 pipeline job into a pipeline file"),
 }
