@@ -42,6 +42,11 @@ from PySide6.QtWidgets import (
 from engine.model import Pipeline
 from engine.preview import DEFAULT_ROWS, Preview, PreviewError, cell_text
 
+DISPLAY = Qt.ItemDataRole.DisplayRole
+TOOLTIP = Qt.ItemDataRole.ToolTipRole
+ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+FOREGROUND = Qt.ItemDataRole.ForegroundRole
+RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "decimal", "halffloat")
 WIDTH_SAMPLE = 40  # rows measured to size a column
 MAX_COLUMN_WIDTH = 320
@@ -55,6 +60,9 @@ class PreviewTableModel(QAbstractTableModel):
         self.preview: Preview | None = None
         self._order: list[int] = []
         self._numeric: list[bool] = []
+        self._null_brush = QGuiApplication.palette().brush(
+            QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
+        )
 
     def set_preview(self, preview: Preview | None) -> None:
         self.beginResetModel()
@@ -76,34 +84,28 @@ class PreviewTableModel(QAbstractTableModel):
     def value(self, row: int, column: int):
         return self.preview.rows[self._order[row]][column]
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or self.preview is None:
-            return None
-        value = self.value(index.row(), index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
+    def data(self, index: QModelIndex, role=DISPLAY):
+        # a view asks for about ten roles per painted cell: unhandled ones return at once
+        if role == DISPLAY:
+            value = self.preview.rows[self._order[index.row()]][index.column()]
             return "null" if value is None else cell_text(value)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == ALIGNMENT:
+            return RIGHT if self._numeric[index.column()] else None
+        if role == FOREGROUND:
+            value = self.preview.rows[self._order[index.row()]][index.column()]
+            return self._null_brush if value is None else None
+        if role == TOOLTIP:
+            value = self.preview.rows[self._order[index.row()]][index.column()]
             return None if value is None else str(value)[:4000]
-        if role == Qt.ItemDataRole.TextAlignmentRole and self._numeric[index.column()]:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and value is None:
-            return QGuiApplication.palette().brush(
-                QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
-            )
         return None
 
-    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if self.preview is None:
+    def headerData(self, section: int, orientation, role=DISPLAY):
+        if self.preview is None or role not in (DISPLAY, TOOLTIP):
             return None
         if orientation == Qt.Orientation.Horizontal:
             column = self.preview.columns[section]
-            if role == Qt.ItemDataRole.DisplayRole:
-                return column.name
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return f"{column.name}: {column.type}"
-        elif role == Qt.ItemDataRole.DisplayRole:
-            return str(self._order[section] + 1)  # the row's place in the data
-        return None
+            return column.name if role == DISPLAY else f"{column.name}: {column.type}"
+        return str(self._order[section] + 1) if role == DISPLAY else None  # its place in the data
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         if self.preview is None or not 0 <= column < len(self.preview.columns):
@@ -403,7 +405,8 @@ class PreviewPanel(QWidget):
 
     def _show_message(self, text: str | None) -> None:
         if text is None:
-            self.stack.setCurrentWidget(self.table)
+            if self.stack.currentWidget() is not self.table:
+                self.stack.setCurrentWidget(self.table)
         else:
             self.message.setText(text)
             self.stack.setCurrentWidget(self.message)

@@ -155,7 +155,10 @@ def _orc_file(path: Path, rows: int) -> Preview:
     return _preview(path, "orc", _head_of(batches, source.schema, rows), source.nrows)
 
 
-def _csv_options(path: Path, fmt: dict, block_size: int = 1 << 20):
+PREVIEW_BLOCKS = (1 << 16, 1 << 20, 1 << 24, 1 << 26)  # grown when a row does not fit in one
+
+
+def _csv_options(path: Path, fmt: dict, block_size: int = 1 << 20, threads: bool = True):
     import pyarrow.csv as pacsv
 
     delimiter = fmt.get("delimiter") or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
@@ -164,6 +167,7 @@ def _csv_options(path: Path, fmt: dict, block_size: int = 1 << 20):
     header = fmt.get("header")
     read = pacsv.ReadOptions(
         block_size=block_size,
+        use_threads=threads,
         encoding=fmt.get("encoding") or "utf8",
         autogenerate_column_names=header is False,
     )
@@ -172,36 +176,53 @@ def _csv_options(path: Path, fmt: dict, block_size: int = 1 << 20):
 
 
 def _csv_file(path: Path, fmt: dict, rows: int, count: bool) -> Preview:
-    import pyarrow.csv as pacsv
-
-    read, parse = _csv_options(path, fmt)
     if path.stat().st_size == 0:
         return Preview(str(path), "csv", [], [], row_count=0, notes=["the file is empty"])
-    try:
-        reader = pacsv.open_csv(path, read_options=read, parse_options=parse)
-    except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc):
-            return Preview(str(path), "csv", [], [], row_count=0, notes=["the file is empty"])
-        raise
-    schema = reader.schema
-    notes: list[str] = []
-    try:
-        table = _head_of(reader, schema, rows)
-    except pa.ArrowInvalid:
-        # a value later in the file does not fit the type guessed from the first block:
-        # read the first rows again as text
-        as_text = pacsv.ConvertOptions(column_types={n: pa.string() for n in schema.names})
-        reader = pacsv.open_csv(
-            path, read_options=read, parse_options=parse, convert_options=as_text
-        )
-        table = _head_of(reader, reader.schema, rows)
-        notes.append("columns shown as text: their values do not all have one type")
-    total = _count_csv(path, read, parse, schema.names[:1]) if count else None
+    for block in PREVIEW_BLOCKS:
+        # small blocks, one thread: the first rows are parsed, not the first megabytes
+        read, parse = _csv_options(path, fmt, block, threads=False)
+        try:
+            table, notes = _csv_head(path, read, parse, rows)
+            break
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block == PREVIEW_BLOCKS[-1]:
+                raise
+    if table is None:
+        return Preview(str(path), "csv", [], [], row_count=0, notes=["the file is empty"])
+    total = None
+    if count:
+        read, parse = _csv_options(path, fmt, PREVIEW_BLOCKS[-2])
+        total = _count_csv(path, read, parse, table.column_names[:1])
     if is_false(fmt):
         table = table.rename_columns([f"_c{i}" for i in range(table.num_columns)])
     preview = _preview(path, "csv", table, total)
     preview.notes += notes
     return preview
+
+
+def _csv_head(path: Path, read, parse, rows: int) -> tuple[pa.Table | None, list[str]]:
+    import pyarrow.csv as pacsv
+
+    try:
+        reader = pacsv.open_csv(path, read_options=read, parse_options=parse)
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return None, []
+        raise
+    schema = reader.schema
+    try:
+        return _head_of(reader, schema, rows), []
+    except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):
+            raise
+        # a value after the first block does not fit the type guessed from that block:
+        # read the first rows again as text
+        as_text = pacsv.ConvertOptions(column_types={n: pa.string() for n in schema.names})
+        reader = pacsv.open_csv(
+            path, read_options=read, parse_options=parse, convert_options=as_text
+        )
+        notes = ["columns shown as text: their values do not all have one type"]
+        return _head_of(reader, reader.schema, rows), notes
 
 
 def is_false(fmt: dict) -> bool:
@@ -284,7 +305,7 @@ def _read_folder(folder: Path, fmt: dict, rows: int, count: bool | None) -> Prev
             files=0,
             notes=["the folder holds no data files"],
         )
-    kind = detect_format(folder, fmt.get("type"))
+    kind = detect_format(files[0], fmt.get("type"))
     if kind == "text":
         return _text_folder(folder, files, rows)
     if kind in ("csv", "json"):
@@ -296,22 +317,30 @@ def _read_folder(folder: Path, fmt: dict, rows: int, count: bool | None) -> Prev
         file_format = ds.JsonFileFormat()
     else:
         file_format = kind
-    dataset = ds.dataset(
-        [str(f) for f in files],
-        format=file_format,
-        partitioning=ds.partitioning(flavor="hive"),
-        partition_base_dir=str(folder),
-        exclude_invalid_files=False,
-    )
-    table = dataset.head(rows, batch_readahead=1, fragment_readahead=1) if rows else None
-    if table is None:
-        table = dataset.schema.empty_table()
+
+    def dataset(some: list[Path]):
+        return ds.dataset(
+            [str(f) for f in some],
+            format=file_format,
+            partitioning=ds.partitioning(flavor="hive"),
+            partition_base_dir=str(folder),
+            exclude_invalid_files=False,
+        )
+
+    # the first file usually holds the first rows: open a dataset of as few files as give them
+    taken = 1
+    while True:
+        head = dataset(files[:taken])
+        table = head.head(rows, batch_readahead=1, fragment_readahead=1)
+        if table.num_rows >= rows or taken >= len(files):
+            break
+        taken *= 8
     total = None
     size = sum(f.stat().st_size for f in files) if kind in ("csv", "json") else 0
     if count or (count is None and kind in ("parquet", "orc") and len(files) <= COUNT_FILES):
-        total = dataset.count_rows()
+        total = dataset(files).count_rows()
     elif count is None and kind in ("csv", "json") and size <= SMALL_BYTES:
-        total = dataset.count_rows()
+        total = dataset(files).count_rows()
     if kind == "csv" and is_false(fmt):
         in_file = set(ds.dataset(str(files[0]), format=file_format).schema.names)
         table = table.rename_columns(

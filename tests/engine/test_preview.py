@@ -210,3 +210,11 @@ def readers_max() -> int:
     from engine.preview.table import MAX_CELL_CHARS
 
     return MAX_CELL_CHARS
+
+
+def test_csv_rows_wider_than_the_first_read_block(tmp_path):
+    path = tmp_path / "wide.csv"
+    wide = "w" * 300_000  # wider than the first (64 KiB) block: read again with bigger ones
+    path.write_text(f"a,b\n1,{wide}\n2,x\n")
+    preview = read_preview(path)
+    assert [r[0] for r in preview.rows] == [1, 2] and len(preview.rows[0][1]) == 300_000
