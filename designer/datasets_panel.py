@@ -173,7 +173,15 @@ class DatasetsPanel(QWidget):
                 ],
             )
             item.setData(0, VERSION_ROLE, f"{version.name}@{version.version}")
-            item.setToolTip(0, version.path)
+            tip = (
+                f"{version.name} version {version.version}\n{version.path}\n"
+                f"created {format_start(version.created)}"
+                + (f" by run {version.run_id}" if version.run_id else "")
+                + (f", {produced}" if produced else "")
+                + "\nDrag onto the canvas to read it in this pipeline."
+            )
+            for column in range(5):
+                item.setToolTip(column, tip)
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if (version.name, version.version) == keep:
                 current = item

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMenu,
+    QSizePolicy,
     QStackedLayout,
     QTableView,
     QToolButton,
@@ -183,6 +184,8 @@ class PreviewPanel(QWidget):
         self.summary = QLabel(self)
         self.summary.setObjectName("previewSummary")
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # long summaries are cut, not widening the dock (the tooltip has the path and notes)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.choices = QComboBox(self)  # the outputs of the selected step or run
         self.choices.setObjectName("previewChoices")
         self.choices.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -195,6 +198,7 @@ class PreviewPanel(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 4, 8, 4)
+        bar.setSpacing(10)
         bar.addWidget(self.title)
         bar.addWidget(self.choices)
         bar.addWidget(self.summary, 1)

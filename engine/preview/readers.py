@@ -191,7 +191,8 @@ def _csv_file(path: Path, fmt: dict, rows: int, count: bool) -> Preview:
         return Preview(str(path), "csv", [], [], row_count=0, notes=["the file is empty"])
     total = None
     if count:
-        read, parse = _csv_options(path, fmt, PREVIEW_BLOCKS[-2])
+        # one thread: a count of a big file leaves the other cores to the GUI
+        read, parse = _csv_options(path, fmt, max(block, 1 << 20), threads=False)
         total = _count_csv(path, read, parse, table.column_names[:1])
     if is_false(fmt):
         table = table.rename_columns([f"_c{i}" for i in range(table.num_columns)])
@@ -331,16 +332,16 @@ def _read_folder(folder: Path, fmt: dict, rows: int, count: bool | None) -> Prev
     taken = 1
     while True:
         head = dataset(files[:taken])
-        table = head.head(rows, batch_readahead=1, fragment_readahead=1)
+        table = head.head(rows, batch_readahead=1, fragment_readahead=1, use_threads=False)
         if table.num_rows >= rows or taken >= len(files):
             break
         taken *= 8
     total = None
     size = sum(f.stat().st_size for f in files) if kind in ("csv", "json") else 0
     if count or (count is None and kind in ("parquet", "orc") and len(files) <= COUNT_FILES):
-        total = dataset(files).count_rows()
+        total = dataset(files).count_rows(use_threads=False)
     elif count is None and kind in ("csv", "json") and size <= SMALL_BYTES:
-        total = dataset(files).count_rows()
+        total = dataset(files).count_rows(use_threads=False)
     if kind == "csv" and is_false(fmt):
         in_file = set(ds.dataset(str(files[0]), format=file_format).schema.names)
         table = table.rename_columns(
