@@ -191,8 +191,9 @@ def _csv_file(path: Path, fmt: dict, rows: int, count: bool) -> Preview:
         return Preview(str(path), "csv", [], [], row_count=0, notes=["the file is empty"])
     total = None
     if count:
-        # one thread: a count of a big file leaves the other cores to the GUI
-        read, parse = _csv_options(path, fmt, max(block, 1 << 20), threads=False)
+        # one thread and small blocks: pyarrow parses a block holding the GIL, and the GUI
+        # thread must get it back often while a big file is counted
+        read, parse = _csv_options(path, fmt, block, threads=False)
         total = _count_csv(path, read, parse, table.column_names[:1])
     if is_false(fmt):
         table = table.rename_columns([f"_c{i}" for i in range(table.num_columns)])

@@ -218,3 +218,22 @@ def test_csv_rows_wider_than_the_first_read_block(tmp_path):
     path.write_text(f"a,b\n1,{wide}\n2,x\n")
     preview = read_preview(path)
     assert [r[0] for r in preview.rows] == [1, 2] and len(preview.rows[0][1]) == 300_000
+
+
+def test_spark_json_and_text_folders(tmp_path):
+    folder = tmp_path / "json_out"
+    for day in (1, 2):
+        part = folder / f"day={day}"
+        part.mkdir(parents=True)
+        lines = "".join(json.dumps({"id": day * 10 + i, "tag": f"t{i}"}) + "\n" for i in range(3))
+        (part / "part-00000-9a.json").write_text(lines)
+    (folder / "_SUCCESS").write_bytes(b"")
+    preview = read_preview(folder)  # no declared format: the part files' suffix says JSON
+    assert preview.format == "json" and names(preview) == ["id", "tag", "day"]
+    assert preview.rows[3] == (20, "t0", 2) and preview.row_count == 6
+    text = tmp_path / "text_out"
+    text.mkdir()
+    (text / "part-00000").write_text("first line\nsecond line\n")
+    (text / "part-00001").write_text("third line\n")
+    preview = read_preview(text, {"type": "text"})
+    assert preview.rows == [("first line",), ("second line",), ("third line",)]
