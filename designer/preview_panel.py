@@ -449,22 +449,39 @@ class PreviewPanel(QWidget):
 
 
 class PortPreviewFilter(QObject):
-    """On a canvas viewport: a double-click on an output port previews that output."""
+    """On a canvas viewport: a click on an output port (a press and release without a drag)
+    previews that output; a double-click also brings the preview to the front."""
 
     def __init__(self, view, panel: PreviewPanel, activate: Callable[[], None]):
         super().__init__(view)
         self.view = view
         self.panel = panel
         self.activate = activate
+        self._pressed: tuple[str, str, QPointF] | None = None
         view.viewport().installEventFilter(self)
 
+    def _output_at(self, event) -> tuple[str, str] | None:
+        pos = self.view.mapToScene(event.position().toPoint())
+        hit = self.view.pipeline_scene.port_at(QPointF(pos))
+        if hit is not None and hit[1] is not None and hit[1].direction == "out":
+            return hit[0].name, hit[1].name
+        return None
+
     def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Type.MouseButtonDblClick:
-            hit = self.view.pipeline_scene.port_at(
-                QPointF(self.view.mapToScene(event.position().toPoint()))
-            )
-            if hit is not None and hit[1] is not None and hit[1].direction == "out":
-                self.panel.show_node(hit[0].name, hit[1].name)
+        kind = event.type()
+        if kind == QEvent.Type.MouseButtonDblClick:
+            port = self._output_at(event)
+            if port is not None:
+                self.panel.show_node(*port)
                 self.activate()
                 return True
+        elif kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
+            port = self._output_at(event)
+            self._pressed = (*port, event.position()) if port is not None else None
+        elif kind == QEvent.Type.MouseButtonRelease and self._pressed is not None:
+            node, output, at = self._pressed
+            self._pressed = None
+            moved = (event.position() - at).manhattanLength()
+            if moved < 4 and self._output_at(event) == (node, output):
+                self.panel.show_node(node, output)
         return False

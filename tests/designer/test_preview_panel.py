@@ -147,9 +147,23 @@ def test_run_then_outputs_runs_and_registered_versions(qtbot, window, scored):
         assert runs.last_error is None and str(runs.last_summary.status) == "Completed"
     first, second = [r.id for r in reversed(window.runs_panel.runs())]
 
-    # a double-click on the output port previews it (from the latest run)
+    # a click on the output port previews it (from the latest run), so does a double-click
     flush(qtbot, window)
     at = port_pos(window.scene, "score", "out", "scores")
+    window.scene.select_nodes(["raw"])
+    qtbot.waitUntil(lambda: header(panel) == ["name", "score"], timeout=WAIT_MS)
+
+    def click():
+        send_mouse(window.view, QEvent.Type.MouseButtonPress, at)
+        send_mouse(window.view, QEvent.Type.MouseButtonRelease, at, buttons=Qt.MouseButton.NoButton)
+
+    preview = loaded(qtbot, panel, click)
+    assert isinstance(preview, Preview), preview
+    assert header(panel) == ["name", "score", "grade"]
+    assert window.document.pipeline.nodes["score"].outputs[0].name == "scores"  # nothing edited
+    assert not window.document.undo_stack.canUndo()
+    window.scene.select_nodes(["raw"])
+    qtbot.waitUntil(lambda: header(panel) == ["name", "score"], timeout=WAIT_MS)
 
     def double_click():
         send_mouse(window.view, QEvent.Type.MouseButtonDblClick, at)
