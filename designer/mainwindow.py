@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QV
 from designer.actions import WindowActions
 from designer.canvas.scene import PipelineScene
 from designer.canvas.view import CanvasView
+from designer.datasets_panel import DatasetDropFilter, DatasetsPanel
 from designer.dialogs import Dialogs
 from designer.document import Document
 from designer.files import FileController
@@ -19,6 +20,7 @@ from designer.inspector import Inspector
 from designer.logs_panel import LogsPanel
 from designer.palette import Palette
 from designer.pipeline_editors import PipelineEditors
+from designer.preview_panel import PortPreviewFilter, PreviewPanel
 from designer.problems_panel import ProblemsPanel
 from designer.run_commands import RunCommands
 from designer.runs_panel import RunsPanel
@@ -90,6 +92,8 @@ class MainWindow(QMainWindow):
         self.pipeline_panel = PipelineEditors(report=self.show_message)
         self.runs_panel = RunsPanel()
         self.logs_panel = LogsPanel()
+        self.preview_panel = PreviewPanel()
+        self.datasets_panel = DatasetsPanel()
         self.palette_dock = self._dock(
             "Nodes", "paletteDock", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -110,7 +114,16 @@ class MainWindow(QMainWindow):
         )
         self.tabifyDockWidget(self.problems_dock, self.pipeline_dock)
         self.tabifyDockWidget(self.pipeline_dock, self.runs_dock)
+        self.preview_dock = self._dock(
+            "Preview", "previewDock", self.preview_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.datasets_dock = self._dock(
+            "Datasets", "datasetsDock", self.datasets_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.tabifyDockWidget(self.runs_dock, self.logs_dock)
+        self.tabifyDockWidget(self.logs_dock, self.preview_dock)
+        self.tabifyDockWidget(self.palette_dock, self.datasets_dock)
+        self.palette_dock.raise_()
         self.problems_dock.raise_()
         self.resizeDocks(
             [self.palette_dock, self.inspector_dock], [220, 400], Qt.Orientation.Horizontal
@@ -137,6 +150,8 @@ class MainWindow(QMainWindow):
             self.pipeline_dock,
             self.runs_dock,
             self.logs_dock,
+            self.preview_dock,
+            self.datasets_dock,
         ):
             self.window_actions.panels_menu.addAction(dock.toggleViewAction())
         self.statusBar().addPermanentWidget(self.run_commands.status_icon)
@@ -159,6 +174,7 @@ class MainWindow(QMainWindow):
         # tabbed docks get no show events: refresh (runs made by the CLI too) when picked
         self.runs_dock.visibilityChanged.connect(lambda on: on and self.runs_panel.refresh())
         self.logs_dock.visibilityChanged.connect(lambda on: on and self.logs_panel.shown())
+        self._connect_data_panels()
         ThemeManager.instance().themeChanged.connect(self._refresh_theme)
         self.set_document(Document())
         self.restore_window_state()
@@ -187,7 +203,13 @@ class MainWindow(QMainWindow):
         self.view.zoomChanged.connect(self._show_zoom)
         self.view.addActions(self.window_actions.canvas_actions)
         actions = self.window_actions
-        self.view.node_menu_actions = [actions.run_selected, actions.run_from_selected]
+        self.view.node_menu_actions = [
+            actions.run_selected,
+            actions.run_from_selected,
+            self.preview_panel.preview_action,
+        ]
+        PortPreviewFilter(self.view, self.preview_panel, self.show_preview)
+        DatasetDropFilter(self.view)
         self.view.resize(self.canvas_holder.size())  # fit-to-view below sees the real size
         self.canvas_layout.addWidget(self.view)
         self.empty_hint = EmptyCanvasHint(self.view)
@@ -207,6 +229,9 @@ class MainWindow(QMainWindow):
         self.window_actions.undo_group.setActiveStack(document.undo_stack)
         self.inspector.set_document(document)
         self.pipeline_panel.set_document(document)
+        self.preview_panel.set_pipeline(document.pipeline)
+        self.datasets_panel.set_pipeline(document.path)
+        document.pathChanged.connect(lambda _path: self.datasets_panel.set_pipeline(document.path))
         self.problems_panel.set_file_problems(None, [])
         self.run_commands.document_changed()
         if old is not None:
@@ -251,10 +276,44 @@ class MainWindow(QMainWindow):
     def _on_selection(self) -> None:
         names = self.scene.selected_nodes() if self.scene else []
         self.inspector.set_selection(names)
+        self.preview_panel.show_selection(names)
         self.window_actions.set_canvas_enabled(
             bool(names) or bool(self.scene and self.scene.selected_wires())
         )
         self.run_commands.update_actions()
+
+    def _connect_data_panels(self) -> None:
+        """Preview follows the canvas, the runs panel and the datasets panel."""
+        preview = self.preview_panel
+        preview.preview_action.triggered.connect(self.preview_selected)
+        self.runs_panel.runSelected.connect(
+            lambda run_id: preview.show_run(run_id, self._run_outputs(run_id))
+        )
+        self.datasets_panel.previewRequested.connect(
+            lambda name, version: (preview.show_dataset(name, version), self.show_preview())
+        )
+        self.run_commands.controller.runEnded.connect(lambda _s: self.datasets_panel.refresh())
+        self.datasets_dock.visibilityChanged.connect(
+            lambda on: on and self.datasets_panel.refresh()
+        )
+
+    def _run_outputs(self, run_id: str) -> list[str]:
+        return [
+            f"{child.step}.{output}"
+            for child in self.runs_panel.child_runs(run_id)
+            for output in child.outputs
+            if child.step in self.document.pipeline.nodes
+        ]
+
+    def preview_selected(self) -> None:
+        names = self.scene.selected_nodes()
+        if names:
+            self.preview_panel.show_node(names[0])
+            self.show_preview()
+
+    def show_preview(self) -> None:
+        self.preview_dock.show()
+        self.preview_dock.raise_()
 
     def _show_zoom(self, level: float) -> None:
         self.zoom_label.setText(f"{level * 100:.0f}%")

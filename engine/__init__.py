@@ -14,5 +14,6 @@ checks this, and that no two modules import each other, directly or in a loop):
 - ``backends``: where steps run (Spark Connect, spark-submit, the CPU process pool);
 - ``running``: the runner, its schedule and the launching of each step;
 - ``export``: Azure ML, Airflow and shell exports (and the Azure ML import);
+- ``preview``: the first rows of datasets, step outputs and registered dataset versions;
 - ``cli`` and ``api``: the two front ends, the `pipeloom` command and the seed-style Python API.
 """

@@ -46,6 +46,9 @@ COMMANDS: dict[str, Command] = {
     "runs": Command("engine.cli.runs", "list the runs of a pipeline (or the steps of one run)"),
     "logs": Command("engine.cli.logs", "print the stored output of a run's steps"),
     "datasets": Command("engine.cli.datasets", "list registered dataset versions"),
+    "preview": Command(
+        "engine.cli.preview", "print the first rows of a dataset or of a step's output"
+    ),
     "export": Command("engine.cli.export", "write the pipeline for Azure ML, Airflow or sh"),
     "import": Command(
         "engine.cli.import_azureml", "read an Azure ML v2 pipeline job into a pipeline file"

@@ -26,6 +26,7 @@ LAYERS = [
     "backends",
     "running",
     "export",
+    "preview",
     "cli",
     "api",
 ]
