@@ -111,6 +111,9 @@ class Inspector(QWidget):
         self._rebuild_pending = False
         self._multi = 0
         self._pages: dict[str, _Page] = {}
+        self._shown_page: QWidget | None = None
+        self._icon_shown: tuple[str, str] | None = None
+        self._icons: dict[tuple[str, str], object] = {}  # (theme, icon) -> header pixmap
 
         self.icon_label = QLabel(self)
         self.icon_label.setFixedSize(28, 28)
@@ -262,6 +265,9 @@ class Inspector(QWidget):
     def _show_page(self, widget: QWidget) -> None:
         """Pages live side by side in one container (switching reparents and re-styles
         nothing); only the shown one is visible, so the scroll range fits it."""
+        if widget is self._shown_page:
+            return
+        self._shown_page = widget
         if widget.parentWidget() is not self._container:
             self._pages_layout.addWidget(widget)
         cached = {p.widget for p in self._pages.values()}
@@ -284,6 +290,7 @@ class Inspector(QWidget):
             widget.hide()
             widget.deleteLater()
         self._pages = {}
+        self._shown_page = None
 
     def _empty_state(self, text: str) -> None:
         label = QLabel(text)
@@ -360,8 +367,9 @@ class Inspector(QWidget):
     def _update_header(self) -> None:
         node = self.node()
         editable = node is not None
-        self.title.setVisible(editable)
-        self.title_label.setVisible(not editable)
+        if self.title.isHidden() == editable:  # a visibility change relayouts the panel
+            self.title.setVisible(editable)
+            self.title_label.setVisible(not editable)
         theme = ThemeManager.instance()
         if node is not None:
             s = registry.spec(node.type)
@@ -376,7 +384,12 @@ class Inspector(QWidget):
             )
             self.subtitle.setText("Pipeline settings" if self.document else "")
             icon_name = "pipeline"
-        self.icon_label.setPixmap(theme.icon(icon_name).pixmap(28, 28))
+        key = (theme.name, icon_name)
+        if key not in self._icons:
+            self._icons[key] = theme.icon(icon_name).pixmap(28, 28)
+        if self._icon_shown != key:
+            self._icon_shown = key
+            self.icon_label.setPixmap(self._icons[key])
 
     # -- edits ---------------------------------------------------------------------
     def _edit_param(self, key: str):
