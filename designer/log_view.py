@@ -13,11 +13,11 @@ import time as _time
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QKeySequence, QPainter
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QKeySequence, QPainter
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu
 
 PAD = 4  # pixels left of the text
-REPAINT_MS = 40  # rows arriving in a flood are drawn at most this often
+REPAINT_MS = 80  # rows arriving in a flood are drawn at most this often (12 a second)
 ERROR_STREAMS = ("stderr", "server")
 
 
@@ -255,6 +255,9 @@ class LogView(QAbstractScrollArea):
         c = self._colours
         selection = self._ordered() if self.has_selection() else None
         highlight = self.palette().highlight()
+        selected_pen = self.palette().highlightedText().color()
+        italic = QFont(self.font())
+        italic.setItalic(True)
         for i in range(first, last):
             row = self._rows[i]
             y = (i - first) * height
@@ -262,35 +265,43 @@ class LogView(QAbstractScrollArea):
             if error:
                 painter.fillRect(0, y, area.width(), height, c["stderr_bg"])
             prefix = self._prefix(row)
+            chosen = None  # the selected part of this row, drawn again in the selection's colours
             if selection is not None and selection[0][0] <= i <= selection[1][0]:
                 (r0, c0), (r1, c1) = selection
                 start = c0 if i == r0 else 0
                 end = c1 if i == r1 else len(prefix) + len(row.text) + 1
-                painter.fillRect(
-                    QRectF(left + start * cw, y, (end - start) * cw, height), highlight
-                )
-            baseline = y + ascent
-            x = float(left)
-            time_part = prefix[:10]
-            painter.setPen(c["time"])
-            painter.drawText(QPointF(x, baseline), time_part)
-            x += len(time_part) * cw
-            if self._show_step:
-                painter.setPen(c["step"])
-                painter.drawText(QPointF(x, baseline), prefix[10:])
-                x += (len(prefix) - 10) * cw
-            if error:
-                painter.setPen(c["stderr"])
-            elif row.stream == "pipeloom":
-                painter.setPen(c["pipeloom"])
-                font = painter.font()
-                font.setItalic(True)
-                painter.setFont(font)
-            else:
-                painter.setPen(c["text"])
-            painter.drawText(QPointF(x, baseline), row.text)
+                chosen = QRectF(left + start * cw, y, (end - start) * cw, height)
             if row.stream == "pipeloom":
-                painter.setFont(self.font())
+                text_pen, text_font = c["pipeloom"], italic
+            else:
+                text_pen, text_font = c["stderr" if error else "text"], self.font()
+            self._draw_row(painter, y + ascent, left, cw, prefix, row.text, text_pen, text_font)
+            if chosen is not None:
+                painter.fillRect(chosen, highlight)
+                painter.save()
+                painter.setClipRect(chosen)
+                self._draw_row(
+                    painter, y + ascent, left, cw, prefix, row.text, selected_pen, text_font, True
+                )
+                painter.restore()
+
+    def _draw_row(
+        self, painter, baseline, left, cw, prefix, text, text_pen, text_font, one_pen=False
+    ) -> None:
+        """Time, step and text of a row, each in its colour (or all in `text_pen`)."""
+        c = self._colours
+        x = float(left)
+        painter.setPen(text_pen if one_pen else c["time"])
+        painter.drawText(QPointF(x, baseline), prefix[:10])
+        x += 10 * cw
+        if self._show_step:
+            painter.setPen(text_pen if one_pen else c["step"])
+            painter.drawText(QPointF(x, baseline), prefix[10:])
+            x += (len(prefix) - 10) * cw
+        painter.setPen(text_pen)
+        painter.setFont(text_font)
+        painter.drawText(QPointF(x, baseline), text)
+        painter.setFont(self.font())
 
     # -- interaction ---------------------------------------------------------------
     def mousePressEvent(self, event) -> None:

@@ -20,7 +20,7 @@ from designer.theme import ThemeManager
 from engine.events import LogLine
 
 MAX_LINES = 200_000  # per run kept in memory and shown; older lines drop off the top
-MAX_FILE_BYTES = 32 * 1024 * 1024  # a stored log larger than this is read from its tail
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a stored log larger than this is read from its tail
 ALL_STEPS = ""
 _STORED_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) (\w+): (.*)$")
 # (light, dark) colours for each part of a line
@@ -56,12 +56,18 @@ def read_stored_log(path: str | Path, step: str) -> list[Line]:
         return []
     lines: list[Line] = []
     last = 0.0
+    seconds: dict[str, float] = {}  # strptime once per second of the log, not once per line
     for raw in data.decode("utf-8", errors="replace").splitlines():
         m = _STORED_LINE.match(raw)
         if m is None:  # not written by the runner: keep it as text of the previous time
             lines.append(Line(last, step, "stdout", raw))
             continue
-        last = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        stamp = m.group(1)
+        second = seconds.get(stamp[:19])
+        if second is None:
+            second = dt.datetime.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S").timestamp()
+            seconds[stamp[:19]] = second
+        last = second + int(stamp[20:]) / 1000
         lines.append(Line(last, step, m.group(2), m.group(3)))
     return lines
 
@@ -164,8 +170,9 @@ class LogsPanel(QWidget):
     def show_stored(
         self, run_id: str, status: str, steps: list[tuple[str, str | None, str]]
     ) -> None:
-        """A run's stored logs: steps are (step, log_path, note); the live run stays live."""
-        if run_id == self.live_run_id and self.live:
+        """A run's stored logs: steps are (step, log_path, note); the live run stays live, and
+        stays shown from memory when it ends (its files hold the same lines)."""
+        if run_id == self.live_run_id and (self.live or self.showing_live):
             self.show_live()
             return
         self.showing_live = False

@@ -27,7 +27,7 @@ from engine.plan import PlanOptions
 from engine.problems import PipelineError, Problem
 from engine.runner import Runner
 
-DELIVER_MS = 30  # events are handed to the GUI at most this often (a flood in few batches)
+DELIVER_MS = 50  # events are handed to the GUI at most this often (a flood in few batches)
 
 
 @dataclass(frozen=True)

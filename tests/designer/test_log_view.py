@@ -118,7 +118,6 @@ def test_selection_follows_rows_dropped_off_the_top(qtbot):
 
 def test_stderr_rows_are_drawn_tinted(panel, qtbot):
     panel.append([LogLine("a", "stdout", T0, "plain"), LogLine("a", "stderr", T0, "an error line")])
-    qtbot.wait(60)  # the view repaints on a short timer
     image = panel.view.viewport().grab().toImage()
     height = panel.view.fontMetrics().lineSpacing()
     x = image.width() - 5  # right of the text: only the row's background
@@ -151,3 +150,25 @@ def test_live_run_picked_before_its_id_arrived_turns_live(panel):
     panel.append(flood("a", 3))
     panel.set_live_run("run-1")
     assert panel.showing_live and panel.text().splitlines()[-1].endswith("a line 2")
+
+
+def test_stored_log_lines_keep_their_times_and_text(tmp_path):
+    import datetime as dt
+
+    from designer.logs_panel import read_stored_log
+
+    log = tmp_path / "step.log"
+    log.write_text(
+        "2026-12-04 10:30:00.250 stdout: first\n"
+        "2026-12-04 10:30:00.900 stderr: second: with a colon\n"
+        "a line the runner did not write\n"
+        "2026-12-04 10:30:01.005 pipeloom: third\n"
+    )
+    lines = read_stored_log(log, "s")
+    at = dt.datetime(2026, 12, 4, 10, 30, 0).timestamp()
+    assert [(round(ln.time - at, 3), ln.stream, ln.text) for ln in lines] == [
+        (0.25, "stdout", "first"),
+        (0.9, "stderr", "second: with a colon"),
+        (0.9, "stdout", "a line the runner did not write"),
+        (1.005, "pipeloom", "third"),
+    ]
