@@ -91,6 +91,14 @@ class _Page:
     ports: PortsSection | None
 
 
+def _by_node(problems: list[Problem]) -> dict[str | None, list[Problem]]:
+    """Problems grouped by node, so showing a node does not scan a big pipeline's list."""
+    grouped: dict[str | None, list[Problem]] = {}
+    for p in problems:
+        grouped.setdefault(p.node, []).append(p)
+    return grouped
+
+
 def _section_title(text: str) -> QLabel:
     label = QLabel(text.upper())
     label.setObjectName("sectionTitle")
@@ -107,7 +115,7 @@ class Inspector(QWidget):
         self.node_name: str | None = None
         self.editors: dict[str, FieldEditor] = {}
         self.ports: PortsSection | None = None
-        self._problems: list[Problem] = []
+        self._problems: dict[str | None, list[Problem]] = {}  # by node (None: the pipeline)
         self._rebuild_pending = False
         self._multi = 0
         self._pages: dict[str, _Page] = {}
@@ -169,7 +177,7 @@ class Inspector(QWidget):
         self._drop_pages()  # forms hold editors bound to the previous document's choices
         self.document = document
         self.node_name = None
-        self._problems = list(document.problems) if document else []
+        self._problems = _by_node(document.problems if document else [])
         if document is not None:
             document.modelEvent.connect(self._on_model_event)
             document.problemsChanged.connect(self._on_problems)
@@ -499,11 +507,11 @@ class Inspector(QWidget):
             self._rebuild_ports() if self.ports is not None else self._rebuild()
 
     def _on_problems(self, problems: list[Problem]) -> None:
-        self._problems = list(problems)
+        self._problems = _by_node(problems)
         self._apply_problems()
 
     def _apply_problems(self) -> None:
-        mine = [p for p in self._problems if p.node == self.node_name]
+        mine = self._problems.get(self.node_name, [])
         if self.node_name is None:
             mine = [p for p in mine if p.field in {s.name for s in PIPELINE_FIELDS}]
         for key, editor in self.editors.items():
