@@ -470,11 +470,12 @@ def test_switching_nodes_rebinds_values_marks_and_undo(opened, qtbot):
     # an edit through a rebound card goes to the node shown; undo after switching restores it
     inspector = select(window, qtbot, copy)
     mode = inspector.ports.cards[("in", "raw")].widgets["mode"]
-    mode.activated.emit(mode.findData("download"))
+    assert mode.currentText() == "mount (unknown)"  # Spark steps read inputs directly
+    mode.activated.emit(mode.findData("direct"))
     type_into(qtbot, inspector.editors["file"].edit, "copy.py")
     flush(qtbot, window)
-    assert p.nodes[copy].input("raw").mode == "download"
-    assert p.nodes["dataprep"].input("file_input").mode == "direct"
+    assert p.nodes[copy].input("raw").mode == "direct"
+    assert p.nodes["dataprep"].input("tabular_input").mode is None
     assert inspector.field_problem("file")  # copy.py does not exist either
     inspector = select(window, qtbot, "dataprep")
     flush(qtbot, window)
