@@ -11,6 +11,7 @@ import argparse
 import ctypes.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ORGANIZATION = "Pipeloom"
@@ -86,8 +87,16 @@ XCB_LIBRARIES = (
 )
 
 
-def xcb_problem() -> str | None:
-    """Why Qt's xcb platform plugin would abort on this machine, if we can tell in advance."""
+def xcb_problem(
+    find_library: Callable[[str], str | None] | None = None,
+    display_reachable: Callable[[], bool] | None = None,
+) -> str | None:
+    """Why Qt's xcb platform plugin would abort on this machine, if we can tell in advance.
+
+    `find_library` looks a library up by soname stem and `display_reachable` asks the X server;
+    both are parameters so a test decides which libraries exist and whether a server answers.
+    """
+    find_library = find_library or ctypes.util.find_library
     if not sys.platform.startswith("linux"):
         return None
     platform = os.environ.get("QT_QPA_PLATFORM", "")
@@ -101,14 +110,15 @@ def xcb_problem() -> str | None:
             "no display to show the window on (DISPLAY is not set); run it inside a desktop "
             "session, or render with --screenshot OUT.png"
         )
-    missing = [pkg for lib, pkg in XCB_LIBRARIES if ctypes.util.find_library(lib) is None]
+    missing = [pkg for lib, pkg in XCB_LIBRARIES if find_library(lib) is None]
     if missing:
         return (
             f"Qt needs {', '.join(missing)} to show windows on X11; install "
             f"{'it' if len(missing) == 1 else 'them'} (Debian/Ubuntu: sudo apt install "
             f"{' '.join(missing)}), or run with --screenshot / QT_QPA_PLATFORM=offscreen."
         )
-    if not _x_display_reachable():
+    reachable = display_reachable or (lambda: _x_display_reachable(find_library))
+    if not reachable():
         return (
             f"cannot connect to the X display {os.environ['DISPLAY']!r}; check DISPLAY (and "
             "xauth), or render with --screenshot OUT.png"
@@ -116,9 +126,9 @@ def xcb_problem() -> str | None:
     return None
 
 
-def _x_display_reachable() -> bool:
+def _x_display_reachable(find_library: Callable[[str], str | None] | None = None) -> bool:
     """Ask libxcb whether DISPLAY accepts a connection (True when that cannot be checked)."""
-    name = ctypes.util.find_library("xcb")
+    name = (find_library or ctypes.util.find_library)("xcb")
     if name is None:
         return True
     try:

@@ -91,6 +91,14 @@ class _Page:
     ports: PortsSection | None
 
 
+def _by_node(problems: list[Problem]) -> dict[str | None, list[Problem]]:
+    """Problems grouped by node, so showing a node does not scan a big pipeline's list."""
+    grouped: dict[str | None, list[Problem]] = {}
+    for p in problems:
+        grouped.setdefault(p.node, []).append(p)
+    return grouped
+
+
 def _section_title(text: str) -> QLabel:
     label = QLabel(text.upper())
     label.setObjectName("sectionTitle")
@@ -107,10 +115,13 @@ class Inspector(QWidget):
         self.node_name: str | None = None
         self.editors: dict[str, FieldEditor] = {}
         self.ports: PortsSection | None = None
-        self._problems: list[Problem] = []
+        self._problems: dict[str | None, list[Problem]] = {}  # by node (None: the pipeline)
         self._rebuild_pending = False
         self._multi = 0
         self._pages: dict[str, _Page] = {}
+        self._shown_page: QWidget | None = None
+        self._icon_shown: tuple[str, str] | None = None
+        self._icons: dict[tuple[str, str], object] = {}  # (theme, icon) -> header pixmap
 
         self.icon_label = QLabel(self)
         self.icon_label.setFixedSize(28, 28)
@@ -166,7 +177,7 @@ class Inspector(QWidget):
         self._drop_pages()  # forms hold editors bound to the previous document's choices
         self.document = document
         self.node_name = None
-        self._problems = list(document.problems) if document else []
+        self._problems = _by_node(document.problems if document else [])
         if document is not None:
             document.modelEvent.connect(self._on_model_event)
             document.problemsChanged.connect(self._on_problems)
@@ -262,6 +273,9 @@ class Inspector(QWidget):
     def _show_page(self, widget: QWidget) -> None:
         """Pages live side by side in one container (switching reparents and re-styles
         nothing); only the shown one is visible, so the scroll range fits it."""
+        if widget is self._shown_page:
+            return
+        self._shown_page = widget
         if widget.parentWidget() is not self._container:
             self._pages_layout.addWidget(widget)
         cached = {p.widget for p in self._pages.values()}
@@ -284,6 +298,7 @@ class Inspector(QWidget):
             widget.hide()
             widget.deleteLater()
         self._pages = {}
+        self._shown_page = None
 
     def _empty_state(self, text: str) -> None:
         label = QLabel(text)
@@ -360,8 +375,9 @@ class Inspector(QWidget):
     def _update_header(self) -> None:
         node = self.node()
         editable = node is not None
-        self.title.setVisible(editable)
-        self.title_label.setVisible(not editable)
+        if self.title.isHidden() == editable:  # a visibility change relayouts the panel
+            self.title.setVisible(editable)
+            self.title_label.setVisible(not editable)
         theme = ThemeManager.instance()
         if node is not None:
             s = registry.spec(node.type)
@@ -376,7 +392,12 @@ class Inspector(QWidget):
             )
             self.subtitle.setText("Pipeline settings" if self.document else "")
             icon_name = "pipeline"
-        self.icon_label.setPixmap(theme.icon(icon_name).pixmap(28, 28))
+        key = (theme.name, icon_name)
+        if key not in self._icons:
+            self._icons[key] = theme.icon(icon_name).pixmap(28, 28)
+        if self._icon_shown != key:
+            self._icon_shown = key
+            self.icon_label.setPixmap(self._icons[key])
 
     # -- edits ---------------------------------------------------------------------
     def _edit_param(self, key: str):
@@ -486,11 +507,11 @@ class Inspector(QWidget):
             self._rebuild_ports() if self.ports is not None else self._rebuild()
 
     def _on_problems(self, problems: list[Problem]) -> None:
-        self._problems = list(problems)
+        self._problems = _by_node(problems)
         self._apply_problems()
 
     def _apply_problems(self) -> None:
-        mine = [p for p in self._problems if p.node == self.node_name]
+        mine = self._problems.get(self.node_name, [])
         if self.node_name is None:
             mine = [p for p in mine if p.field in {s.name for s in PIPELINE_FIELDS}]
         for key, editor in self.editors.items():

@@ -51,7 +51,9 @@ def set_problem_style(widget: QWidget, message: str | None, help_text: str = "")
         widget.setProperty("problem", flagged)
         widget.style().unpolish(widget)
         widget.style().polish(widget)
-    widget.setToolTip(f"⚠ {message}\n\n{help_text}".strip() if flagged else help_text)
+    tip = f"⚠ {message}\n\n{help_text}".strip() if flagged else help_text
+    if widget.toolTip() != tip:
+        widget.setToolTip(tip)
 
 
 def parse_scalar(text: str) -> Any:
@@ -254,6 +256,7 @@ class ChoiceField(FieldEditor):
         self._layout.addWidget(self.combo)
         self._watch_focus(self.combo)
         self._value: Any = None
+        self._shown: tuple | None = None  # (options, value) the combo lists now
         self.combo.activated.connect(self._on_activated)
 
     def options(self) -> list[str]:
@@ -271,10 +274,12 @@ class ChoiceField(FieldEditor):
         return "None" if self.spec.kind in ("compute", "environment") else "Default"
 
     def refresh_options(self) -> None:
+        options = self.options()
+        self._shown = (options, self._value)
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.addItem(self._unset_label(), None)
-        for option in self.options():
+        for option in options:
             self.combo.addItem(option, option)
         if self._value is not None and self.combo.findData(self._value) < 0:
             self.combo.addItem(f"{self._value} (missing)", self._value)
@@ -292,7 +297,8 @@ class ChoiceField(FieldEditor):
 
     def set_value(self, value):
         self._value = value
-        self.refresh_options()
+        if self._shown != (self.options(), value):  # another node of this type: often the same
+            self.refresh_options()
 
 
 class PathField(FieldEditor):

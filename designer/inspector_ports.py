@@ -53,14 +53,21 @@ def _label(text: str) -> QLabel:
     return label
 
 
-def _combo(items: list[tuple[str, object]], current: object) -> QComboBox:
-    box = QComboBox()
-    for text, data in items:
-        box.addItem(text, data)
-    if current is not None and box.findData(current) < 0:
-        box.addItem(f"{current} (unknown)", current)
-    box.setCurrentIndex(max(0, box.findData(current)))
-    return box
+class ValueCombo(QComboBox):
+    """A fixed list of choices; a value not among them is shown as "(unknown)"."""
+
+    def __init__(self, items: list[tuple[str, object]]):
+        super().__init__()
+        for text, data in items:
+            self.addItem(text, data)
+        self._known = self.count()
+
+    def set_current(self, value: object) -> None:
+        while self.count() > self._known:  # a previous port's unknown value
+            self.removeItem(self.count() - 1)
+        if value is not None and self.findData(value) < 0:
+            self.addItem(f"{value} (unknown)", value)
+        self.setCurrentIndex(max(0, self.findData(value)))
 
 
 class SourceCombo(QComboBox):
@@ -72,6 +79,14 @@ class SourceCombo(QComboBox):
         self._choices = choices
         self._filled = False
         self.set_current(current)
+
+    def rebind(self, value: str | None) -> None:
+        """Another port's source: its choices are listed again when the popup opens."""
+        self.blockSignals(True)
+        self.clear()
+        self._filled = False
+        self.blockSignals(False)
+        self.set_current(value)
 
     def set_current(self, value: str | None) -> None:
         self.blockSignals(True)
@@ -106,25 +121,25 @@ class SourceCombo(QComboBox):
 
 
 class PortCard(QFrame):
-    """One port's fields. `widgets[field]` is the editor of that field."""
+    """One port's fields. `widgets[field]` is the editor of that field. A card is bound to a port
+    and rebound to another when the inspector shows another node (widgets are kept)."""
 
-    def __init__(self, section: PortsSection, direction: str, port: InputPort | OutputPort):
+    def __init__(self, section: PortsSection, direction: str):
         super().__init__()
         self.setObjectName("portCard")
         self.section = section
         self.direction = direction
-        self.port_name = port.name
+        self.port_name = ""
         self.widgets: dict[str, QWidget] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 6, 0, 8)
         outer.setSpacing(4)
         top = QHBoxLayout()
-        self.name_edit = QLineEdit(port.name)
+        self.name_edit = QLineEdit()
         self.name_edit.setToolTip(_HELP["name"])
         self.name_edit.editingFinished.connect(self._rename)
         self.widgets["name"] = self.name_edit
         remove = QToolButton()
-        remove.setToolTip(f"Remove {'input' if direction == 'in' else 'output'} {port.name}")
         bind_icon(remove, "delete")
         remove.clicked.connect(lambda: section.remove_port(direction, self.port_name))
         self.remove_button = remove
@@ -138,27 +153,39 @@ class PortCard(QFrame):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         outer.addLayout(form)
         if direction == "in":
-            self._input_fields(form, port)
+            self._input_fields(form)
         else:
-            self._output_fields(form, port)
+            self._output_fields(form)
         for field, w in self.widgets.items():
             if field != "name":
                 w.setToolTip(_HELP.get(field, ""))
 
+    def bind(self, port: InputPort | OutputPort) -> None:
+        """Show `port` (no edits are pushed)."""
+        self.port_name = port.name
+        kind = "input" if self.direction == "in" else "output"
+        self.remove_button.setToolTip(f"Remove {kind} {port.name}")
+        self.update_field("name", port.name)
+        if isinstance(port, InputPort):
+            source = self.widgets["source"]
+            source.rebind(str(port.source) if port.source else None)
+            fields = ("kind", "mode", "optional")
+        else:
+            fields = ("kind", "format", "register_as", "destination")
+        for field in fields:
+            self.update_field(field, getattr(port, field))
+
     # -- inputs --------------------------------------------------------------------
-    def _input_fields(self, form: QFormLayout, port: InputPort) -> None:
+    def _input_fields(self, form: QFormLayout) -> None:
         rules = self.section.rules()
-        current = str(port.source) if port.source else None
-        src = SourceCombo(self.section.source_choices, current)
+        src = SourceCombo(self.section.source_choices, None)
         src.activated.connect(lambda i: self._set("source", src.itemData(i)))
-        kinds = [("Same as source", None)] + [(k, k) for k in rules.input_kinds]
-        kind = _combo(kinds, port.kind)
+        kind = ValueCombo([("Same as source", None)] + [(k, k) for k in rules.input_kinds])
         kind.activated.connect(lambda i: self._set("kind", kind.itemData(i)))
         modes = [(f"Default ({rules.default_mode})", None)] + [(m, m) for m in rules.input_modes]
-        mode = _combo(modes, port.mode)
+        mode = ValueCombo(modes)
         mode.activated.connect(lambda i: self._set("mode", mode.itemData(i)))
         optional = QCheckBox()
-        optional.setChecked(port.optional)
         optional.toggled.connect(lambda on: self._set("optional", bool(on)))
         for label, field, w in (
             ("From", "source", src),
@@ -170,17 +197,16 @@ class PortCard(QFrame):
             form.addRow(_label(label), w)
 
     # -- outputs -------------------------------------------------------------------
-    def _output_fields(self, form: QFormLayout, port: OutputPort) -> None:
+    def _output_fields(self, form: QFormLayout) -> None:
         rules = self.section.rules()
-        kind = _combo([(k, k) for k in rules.output_kinds], port.kind)
+        kind = ValueCombo([(k, k) for k in rules.output_kinds])
         kind.activated.connect(lambda i: self._set("kind", kind.itemData(i)))
-        fmt_type = (port.format or {}).get("type")
-        fmt = _combo([("Default", None)] + [(f, f) for f in registry.FORMATS], fmt_type)
+        fmt = ValueCombo([("Default", None)] + [(f, f) for f in registry.FORMATS])
         fmt.activated.connect(lambda i: self._set_format(fmt.itemData(i)))
-        register = QLineEdit(port.register_as or "")
+        register = QLineEdit()
         register.setPlaceholderText("not registered")
         register.textEdited.connect(lambda t: self._set("register_as", t or None, merge=True))
-        dest = QLineEdit(port.destination or "")
+        dest = QLineEdit()
         dest.setPlaceholderText("run folder only")
         dest.textEdited.connect(lambda t: self._set("destination", t or None, merge=True))
         for label, field, w in (
@@ -230,10 +256,54 @@ class PortCard(QFrame):
             w.setChecked(bool(value))
         elif isinstance(w, SourceCombo):
             w.set_current(str(value) if value is not None else None)
-        elif isinstance(w, QComboBox):
+        elif isinstance(w, ValueCombo):
             data = value.get("type") if field == "format" and isinstance(value, dict) else value
-            w.setCurrentIndex(max(0, w.findData(data)))
+            w.set_current(data)
         w.blockSignals(False)
+
+
+class _PortGroup(QWidget):
+    """The inputs (or outputs) of the inspected node: a heading, a card per port (cards are
+    kept and rebound, so showing another node creates no widgets), and an add button."""
+
+    def __init__(self, section: PortsSection, direction: str):
+        super().__init__()
+        self.section = section
+        self.direction = direction
+        self.pool: list[PortCard] = []
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+        title = "Inputs" if direction == "in" else "Outputs"
+        heading = QLabel(title.upper())
+        heading.setObjectName("sectionTitle")
+        self._layout.addWidget(heading)
+        self.empty = QLabel(f"No {title.lower()}")
+        self.empty.setObjectName("helpLine")
+        self._layout.addWidget(self.empty)
+        self.add = QPushButton(f"Add {'input' if direction == 'in' else 'output'}")
+        self.add.setObjectName(f"add_{direction}")
+        bind_icon(self.add, "add")
+        self.add.clicked.connect(lambda _=False: section.add_port(direction))
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 2, 0, 4)
+        row.addWidget(self.add)
+        row.addStretch(1)
+        self._layout.addLayout(row)
+
+    def show_ports(self, ports: list, allowed: bool) -> list[PortCard]:
+        while len(self.pool) < len(ports):
+            card = PortCard(self.section, self.direction)
+            self._layout.insertWidget(1 + len(self.pool), card)
+            self.pool.append(card)
+        for card, port in zip(self.pool, ports, strict=False):
+            card.bind(port)
+            card.setVisible(True)
+        for card in self.pool[len(ports) :]:
+            card.setVisible(False)
+        self.empty.setVisible(not ports)
+        self.add.setEnabled(allowed)
+        return self.pool[: len(ports)]
 
 
 class PortsSection(QWidget):
@@ -243,7 +313,8 @@ class PortsSection(QWidget):
         super().__init__()
         self._document = document
         self._node_name = node
-        self.cards: dict[tuple[str, str], PortCard] = {}
+        self.cards: dict[tuple[str, str], PortCard] = {}  # the shown ports' cards
+        self._groups: dict[str, _PortGroup] = {}
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(2)
@@ -274,44 +345,27 @@ class PortsSection(QWidget):
         return found
 
     def rebuild(self) -> None:
-        while self._layout.count():
-            item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self.cards.clear()
+        """Show the node's ports now (after selection, or a port added, removed, renamed)."""
+        self.cards = {}
         node = self.node()
         if node is None:
             return
         rules = self.rules()
-        for direction, title, allowed, ports in (
-            ("in", "Inputs", rules.inputs, node.inputs),
-            ("out", "Outputs", rules.outputs, node.outputs),
+        for direction, allowed, ports in (
+            ("in", rules.inputs, node.inputs),
+            ("out", rules.outputs, node.outputs),
         ):
+            group = self._groups.get(direction)
             if not allowed and not ports:
+                if group is not None:
+                    group.setVisible(False)
                 continue
-            heading = QLabel(title.upper())
-            heading.setObjectName("sectionTitle")
-            self._layout.addWidget(heading)
-            for port in ports:
-                card = PortCard(self, direction, port)
-                self.cards[(direction, port.name)] = card
-                self._layout.addWidget(card)
-            if not ports:
-                empty = QLabel(f"No {title.lower()}")
-                empty.setObjectName("helpLine")
-                self._layout.addWidget(empty)
-            add = QPushButton(f"Add {'input' if direction == 'in' else 'output'}")
-            add.setObjectName(f"add_{direction}")
-            bind_icon(add, "add")
-            add.setEnabled(allowed)
-            add.clicked.connect(lambda _=False, d=direction: self.add_port(d))
-            row = QHBoxLayout()
-            row.addWidget(add)
-            row.addStretch(1)
-            holder = QWidget()
-            holder.setLayout(row)
-            row.setContentsMargins(0, 2, 0, 4)
-            self._layout.addWidget(holder)
+            if group is None:
+                group = self._groups[direction] = _PortGroup(self, direction)
+                self._layout.insertWidget(0 if direction == "in" else self._layout.count(), group)
+            for card in group.show_ports(ports, allowed):
+                self.cards[(direction, card.port_name)] = card
+            group.setVisible(True)
 
     # -- edits ---------------------------------------------------------------------
     def add_port(self, direction: str) -> str:

@@ -2,7 +2,8 @@
 
 Monospace, one line per row with its time and step; stderr lines tinted, the engine's own
 notes dimmed. A step filter shows one step; the view follows the tail unless the user has
-scrolled up to read something.
+scrolled up to read something. Lines go straight into a LogView, which draws only the rows in
+sight, so a flood of output costs the GUI thread a list append per batch.
 """
 
 from __future__ import annotations
@@ -12,24 +13,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QFontDatabase, QTextBlockFormat, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from designer.log_view import LogView
 from designer.theme import ThemeManager
 from engine.events import LogLine
 
-MAX_LINES = 50_000  # per run kept in memory and shown; older lines drop off the top
+MAX_LINES = 200_000  # per run kept in memory and shown; older lines drop off the top
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a stored log larger than this is read from its tail
 ALL_STEPS = ""
-FLUSH_MS = 60  # live lines are drawn at most this often
 _STORED_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) (\w+): (.*)$")
 # (light, dark) colours for each part of a line
 _COLOURS = {
@@ -64,12 +56,18 @@ def read_stored_log(path: str | Path, step: str) -> list[Line]:
         return []
     lines: list[Line] = []
     last = 0.0
+    seconds: dict[str, float] = {}  # strptime once per second of the log, not once per line
     for raw in data.decode("utf-8", errors="replace").splitlines():
         m = _STORED_LINE.match(raw)
         if m is None:  # not written by the runner: keep it as text of the previous time
             lines.append(Line(last, step, "stdout", raw))
             continue
-        last = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        stamp = m.group(1)
+        second = seconds.get(stamp[:19])
+        if second is None:
+            second = dt.datetime.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S").timestamp()
+            seconds[stamp[:19]] = second
+        last = second + int(stamp[20:]) / 1000
         lines.append(Line(last, step, m.group(2), m.group(3)))
     return lines
 
@@ -86,18 +84,9 @@ class LogsPanel(QWidget):
         self.step_filter.setToolTip("Show the lines of one step")
         self.step_filter.setMinimumContentsLength(14)
         self.step_filter.addItem("All steps", ALL_STEPS)
-        self.view = QPlainTextEdit(self)
+        self.view = LogView(self)
         self.view.setObjectName("logsView")
-        self.view.setReadOnly(True)
-        self.view.setUndoRedoEnabled(False)
-        self.view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.view.setMaximumBlockCount(MAX_LINES)
-        self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.view.setPlaceholderText("The output of each step appears here while it runs.")
-        self.view.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
+        self.view.placeholder = "The output of each step appears here while it runs."
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 6, 8, 6)
         bar.addWidget(self.caption, 1)
@@ -115,14 +104,8 @@ class LogsPanel(QWidget):
         self._live_lines: list[Line] = []
         self._live_steps: list[str] = []
         self._live_status = ""
-        self._lines: list[Line] = []  # the shown run's lines
-        self._pending: list[Line] = []  # live lines not drawn yet
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(FLUSH_MS)
-        self._flush_timer.timeout.connect(self._flush)
+        self._lines: list = []  # the shown run's lines (Line or LogLine)
         self._steps: list[str] = []
-        self._formats: dict[str, QTextCharFormat] = {}
         self._make_formats(ThemeManager.instance().name)
         self.step_filter.currentIndexChanged.connect(lambda _i: self._render())
         ThemeManager.instance().themeChanged.connect(self._on_theme)
@@ -139,44 +122,36 @@ class LogsPanel(QWidget):
 
     def set_live_run(self, run_id: str) -> None:
         self.live_run_id = run_id
-        if self.showing_live:
+        if self.live and not self.showing_live and self.run_id == run_id:
+            self.show_live()  # the run was picked in the runs panel before its id arrived here
+        elif self.showing_live:
             self.run_id = run_id
             self.caption.setText(self._live_caption())
 
     def end_live(self, status: str) -> None:
         self.live = False
-        self._flush_timer.stop()
-        self._flush()  # the last lines at once
         self._live_status = status
         if self.showing_live:
             self.caption.setText(self._live_caption())
 
     def append(self, events: list[LogLine]) -> None:
-        """Live lines of the current run (a batch, in order)."""
-        new = [Line(e.time, e.step, e.stream, e.text) for e in events]
-        for line in new:
-            if line.step not in self._live_steps:
-                self._live_steps.append(line.step)
-        self._live_lines.extend(new)
-        if len(self._live_lines) > MAX_LINES * 2:  # trim in chunks, not per line
+        """Live lines of the current run (a batch, in order), shown at once if on view."""
+        steps = self._live_steps
+        for step in {e.step for e in events}:
+            if step not in steps:
+                steps.append(step)
+        self._live_lines.extend(events)  # kept as they came: LogLine has a Line's fields
+        if len(self._live_lines) > MAX_LINES + MAX_LINES // 10:  # trim in chunks
             del self._live_lines[: len(self._live_lines) - MAX_LINES]
         if self.showing_live:
-            self._pending.extend(new)
-            if not self._flush_timer.isActive():
-                self._flush_timer.start()
-
-    def _flush(self) -> None:
-        """Write the lines that came since the last flush (a flood is drawn a few times a
-        second, not once per batch; lines past the view's limit are not drawn at all)."""
-        if self.visibleRegion().isEmpty():  # a hidden or background tab: drawn when shown
-            del self._pending[:-MAX_LINES]
-            return
-        pending, self._pending = self._pending, []
-        if not self.showing_live:
-            return
-        self._set_steps(self._live_steps)
-        wanted = self.current_step()
-        self._write([ln for ln in pending if not wanted or ln.step == wanted])
+            if steps != self._steps:
+                self._set_steps(steps)
+                self._render()
+                return
+            wanted = self.current_step()
+            self.view.append_rows(
+                events if not wanted else [e for e in events if e.step == wanted], MAX_LINES
+            )
 
     def show_live(self) -> None:
         """Back to the lines of the run started in this window."""
@@ -195,8 +170,9 @@ class LogsPanel(QWidget):
     def show_stored(
         self, run_id: str, status: str, steps: list[tuple[str, str | None, str]]
     ) -> None:
-        """A run's stored logs: steps are (step, log_path, note); the live run stays live."""
-        if run_id == self.live_run_id and self.live:
+        """A run's stored logs: steps are (step, log_path, note); the live run stays live, and
+        stays shown from memory when it ends (its files hold the same lines)."""
+        if run_id == self.live_run_id and (self.live or self.showing_live):
             self.show_live()
             return
         self.showing_live = False
@@ -213,11 +189,6 @@ class LogsPanel(QWidget):
         self.caption.setText(f"Run {run_id} · {status}")
         self._render()
 
-    def shown(self) -> None:
-        """The panel came into view (its dock's tab was picked): draw what waited."""
-        if self._pending:
-            self._flush_timer.start()
-
     def lines(self) -> list[Line]:
         return list(self._lines)
 
@@ -233,7 +204,7 @@ class LogsPanel(QWidget):
             self.step_filter.setCurrentIndex(i)
 
     def text(self) -> str:
-        return self.view.toPlainText()
+        return self.view.text()
 
     # -- drawing -------------------------------------------------------------------
     def _set_steps(self, steps: list[str]) -> None:
@@ -250,70 +221,16 @@ class LogsPanel(QWidget):
         self.step_filter.blockSignals(False)
 
     def _render(self) -> None:
-        self._pending = []  # every line of the shown run is drawn below
-        self.view.clear()
         wanted = self.current_step()
-        self._write([ln for ln in self._lines if not wanted or ln.step == wanted], follow=True)
-
-    def _write(self, lines: list[Line], follow: bool | None = None) -> None:
-        if not lines:
-            return
-        bar = self.view.verticalScrollBar()
-        at_end = bar.value() >= bar.maximum() - 2
-        keep = bar.value()
-        cursor = QTextCursor(self.view.document())
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.beginEditBlock()
-        show_step = not self.current_step()
-        width = max((len(s) for s in self._steps), default=0)
-        f = self._formats
-        first = self.view.document().isEmpty()
-        plain, tinted = QTextBlockFormat(), self._stderr_block
-        last_second, stamp = -1, ""
-        for line in lines:
-            error = line.stream in ("stderr", "server")
-            if first:
-                cursor.setBlockFormat(tinted if error else plain)
-            else:
-                cursor.insertBlock(tinted if error else plain)
-            first = False
-            second = int(line.time)
-            if second != last_second:
-                last_second = second
-                stamp = dt.datetime.fromtimestamp(second).strftime("%H:%M:%S") if second else ""
-                stamp = f"{stamp:8}  "
-            cursor.insertText(stamp, f["time"])
-            if show_step:
-                cursor.insertText(f"{line.step:<{width}}  ", f["step"])
-            kind = line.stream if line.stream in ("stderr", "pipeloom") else "text"
-            if line.stream == "server":
-                kind = "stderr"
-            cursor.insertText(line.text, f[kind])
-        cursor.endEditBlock()
-        if follow or at_end:
-            bar.setValue(bar.maximum())
-        else:
-            bar.setValue(keep)
+        self.view.set_rows(
+            [ln for ln in self._lines if ln.step == wanted] if wanted else self._lines,
+            show_step=not wanted,
+            step_width=max((len(s) for s in self._steps), default=0),
+        )
 
     def _make_formats(self, theme: str) -> None:
         i = 1 if theme == "dark" else 0
-
-        def fmt(key: str, italic: bool = False) -> QTextCharFormat:
-            f = QTextCharFormat()
-            f.setForeground(QColor(_COLOURS[key][i]))
-            f.setFontItalic(italic)
-            return f
-
-        self._stderr_block = QTextBlockFormat()  # the whole row tinted, not just its text
-        self._stderr_block.setBackground(QColor(_COLOURS["stderr_bg"][i]))
-        self._formats = {
-            "time": fmt("time"),
-            "step": fmt("step"),
-            "text": fmt("text"),
-            "stderr": fmt("stderr"),
-            "pipeloom": fmt("pipeloom", italic=True),
-        }
+        self.view.set_colours({key: pair[i] for key, pair in _COLOURS.items()})
 
     def _on_theme(self, name: str) -> None:
         self._make_formats(name)
-        self._render()

@@ -173,7 +173,6 @@ class MainWindow(QMainWindow):
         self.runs_panel.stepActivated.connect(self.run_commands.show_step)
         # tabbed docks get no show events: refresh (runs made by the CLI too) when picked
         self.runs_dock.visibilityChanged.connect(lambda on: on and self.runs_panel.refresh())
-        self.logs_dock.visibilityChanged.connect(lambda on: on and self.logs_panel.shown())
         self._connect_data_panels()
         ThemeManager.instance().themeChanged.connect(self._refresh_theme)
         self.set_document(Document())

@@ -77,21 +77,26 @@ class ProblemsPanel(QWidget):
     def _rebuild(self) -> None:
         self.tree.clear()
         file_name = Path(self._file_path).name if self._file_path else ""
-        for p in self._file_problems:
-            self._add_item(p, where=f"{file_name}: {p.where()}" if file_name else p.where())
-        for p in self._problems:
-            self._add_item(p, where=p.where())
+        icons = {True: icon("error"), False: icon("warning")}
+        items = [
+            self._item(p, f"{file_name}: {p.where()}" if file_name else p.where(), icons)
+            for p in self._file_problems
+        ]
+        items += [self._item(p, p.where(), icons) for p in self._problems]
+        self.tree.addTopLevelItems(items)  # one insertion: thousands of problems stay quick
         errors = sum(p.is_error for p in self.problems())
         warnings = len(self.problems()) - errors
         self.stack.setCurrentWidget(self.tree if self.problems() else self.empty)
         self.countsChanged.emit(errors, warnings)
 
-    def _add_item(self, p: Problem, where: str) -> None:
-        item = QTreeWidgetItem(self.tree, [p.message, where, str(p.line) if p.line else ""])
-        item.setIcon(0, icon("error" if p.is_error else "warning"))
+    @staticmethod
+    def _item(p: Problem, where: str, icons: dict) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([p.message, where, str(p.line) if p.line else ""])
+        item.setIcon(0, icons[p.is_error])
         item.setData(0, PROBLEM_ROLE, p)
         item.setToolTip(0, p.message)
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return item
 
     def _on_theme(self, _name: str) -> None:
         self._rebuild()  # severity icons follow the theme

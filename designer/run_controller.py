@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from engine.backends import BackendPool
@@ -25,6 +26,8 @@ from engine.pipeline.model import Pipeline
 from engine.planning.plan import PlanOptions
 from engine.problems import PipelineError, Problem
 from engine.running.runner import Runner
+
+DELIVER_MS = 50  # events are handed to the GUI at most this often (a flood in few batches)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,10 @@ class RunController(QObject):
         self._thread: threading.Thread | None = None
         self._pump = _EventPump(self)
         self._pump.ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._last_delivery = 0.0
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(self._deliver)
         self._closed = False
         app = QApplication.instance()
         if app is not None:
@@ -136,6 +143,12 @@ class RunController(QObject):
             self._pump.put(_WorkerDone(summary))
 
     def _deliver(self) -> None:
+        wait_ms = DELIVER_MS - (time.monotonic() - self._last_delivery) * 1000
+        if wait_ms > 1:  # the events keep collecting in the pump meanwhile
+            if not self._later.isActive():
+                self._later.start(int(wait_ms))
+            return
+        self._last_delivery = time.monotonic()
         batch: list[RunEvent] = []
         for item in self._pump.take():
             if isinstance(item, RunNotStarted):

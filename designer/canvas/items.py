@@ -102,6 +102,28 @@ def _subtitle(node: Node) -> str:
     return spec.title if spec else f"unknown type {node.type}"
 
 
+_OUTLINES: dict[tuple[str, float, float], tuple] = {}
+
+
+def _outline(node_type: str, width: float, height: float) -> tuple:
+    """Body, shadow, header and accent of a node's shape: shared by every node of one type and
+    size (paths are implicitly shared), so a big pipeline builds a handful, not one per node."""
+    key = (node_type, width, height)
+    found = _OUTLINES.get(key)
+    if found is None:
+        body = _node_shape(node_type, QRectF(0, 0, width, height))
+        header_clip = QPainterPath()
+        header_clip.addRect(QRectF(0, 0, width, HEADER_H))
+        inset = _CHAMFER if node_type == "script-step" else 10.0
+        found = _OUTLINES[key] = (
+            body,
+            body.translated(0, 2.5),
+            body.intersected(header_clip),
+            QRectF(inset, 0, width - 2 * inset, 2.5),
+        )
+    return found
+
+
 class NodeItem(QGraphicsItem):
     """One pipeline node. Reads the model in `sync`; never writes it (the scene asks)."""
 
@@ -182,13 +204,9 @@ class NodeItem(QGraphicsItem):
             self._rect = rect
             self._shape_type = self.node_type
             self._bounds = rect.adjusted(-PORT_RADIUS - 3, -12, PORT_RADIUS + 5, 6)
-            self._body = _node_shape(self.node_type, rect)
-            self._shadow = self._body.translated(0, 2.5)
-            header_clip = QPainterPath()
-            header_clip.addRect(QRectF(0, 0, width, HEADER_H))
-            self._header = self._body.intersected(header_clip)
-            inset = _CHAMFER if self.node_type == "script-step" else 10.0
-            self._accent_rect = QRectF(inset, 0, width - 2 * inset, 2.5)
+            self._body, self._shadow, self._header, self._accent_rect = _outline(
+                self.node_type, width, height
+            )
         title, sub = node.name, subtitle
         if advance(fm_title, 0, title) > width - ICON_SIZE - 36:
             title = fm_title.elidedText(title, Qt.TextElideMode.ElideRight, width - ICON_SIZE - 36)

@@ -129,8 +129,10 @@ class PipelineScene(ModelMirror, QGraphicsScene):
 
     # -- selection ------------------------------------------------------------------------------
     def selected_nodes(self) -> list[str]:
-        order = {n: i for i, n in enumerate(self.document.pipeline.nodes)}
         names = [i.name for i in self.selectedItems() if isinstance(i, NodeItem)]
+        if len(names) < 2:  # a click selects one: no need to rank every node
+            return names
+        order = {n: i for i, n in enumerate(self.document.pipeline.nodes)}
         return sorted(names, key=lambda n: order.get(n, 0))
 
     def selected_wires(self) -> list[tuple[str, str]]:

@@ -395,3 +395,101 @@ def test_only_the_current_form_is_shown(opened, qtbot, titanic):
     ]
     assert len(shown) == 1
     assert "name" in inspector.editors and shown[0].isAncestorOf(inspector.editors["name"])
+
+
+def test_switching_nodes_rebinds_values_marks_and_undo(opened, qtbot):
+    """The kept forms and port cards show each node's own values and problems, edits go to
+    the node shown, and undo after switching restores the right node and form."""
+    from engine.pipeline import changes as ch
+    from engine.pipeline.model import InputPort, Ref
+
+    window = opened
+    p = window.document.pipeline
+    window.scene.select_nodes(["dataprep"])
+    (copy,) = window.duplicate()
+    window.document.push(ch.SetParam(copy, "file", "missing.py"))  # an error on the copy only
+    window.document.push(ch.SetParam(copy, "backend", "submit"))
+    window.document.push(ch.RenamePort(copy, "in", "file_input", "raw"))
+    window.document.push(ch.SetPortField(copy, "in", "raw", "mode", "mount"))
+    window.document.push(ch.AddPort(copy, "in", InputPort("extra", Ref("train", "model"))))
+    flush(qtbot, window)
+
+    def shown(inspector) -> dict:
+        cards = inspector.ports.cards
+        return {
+            "file": inspector.editors["file"].edit.text(),
+            "backend": inspector.editors["backend"].combo.currentData(),
+            "file_marked": inspector.field_problem("file"),
+            "inputs": [name for direction, name in cards if direction == "in"],
+            "sources": [
+                c.widgets["source"].currentData() for (d, _), c in cards.items() if d == "in"
+            ],
+            "modes": [c.widgets["mode"].currentData() for (d, _), c in cards.items() if d == "in"],
+            "visible_cards": sum(c.isVisibleTo(inspector) for c in cards.values()),
+        }
+
+    original = {
+        "file": "dataprep.py",
+        "backend": None,
+        "file_marked": False,
+        "inputs": ["tabular_input", "file_input"],
+        "sources": ["titanic", "titanic"],
+        "modes": [None, "direct"],
+        "visible_cards": 3,
+    }
+    copied = {
+        "file": "missing.py",
+        "backend": "submit",
+        "file_marked": True,
+        "inputs": ["tabular_input", "raw", "extra"],
+        "sources": ["titanic", "titanic", "train.model"],
+        "modes": [None, "mount", None],
+        "visible_cards": 4,
+    }
+    inspector = select(window, qtbot, "dataprep")
+    flush(qtbot, window)
+    first_card = inspector.ports.cards[("in", "tabular_input")]
+    for name, expected in [
+        ("dataprep", original),
+        (copy, copied),
+        ("train", None),
+        ("titanic", None),
+        (copy, copied),
+        ("dataprep", original),
+    ]:
+        inspector = select(window, qtbot, name)
+        flush(qtbot, window)
+        if expected is not None:
+            assert shown(inspector) == expected, name
+            assert inspector.ports.cards[("in", "tabular_input")] is first_card  # kept
+    # the train form between them shows train's own values and problems
+    inspector = select(window, qtbot, "train")
+    assert inspector.editors["script"].edit.text() == "train.py"
+    assert list(inspector.ports.cards) == [("in", "step2_input"), ("out", "model")]
+
+    # an edit through a rebound card goes to the node shown; undo after switching restores it
+    inspector = select(window, qtbot, copy)
+    mode = inspector.ports.cards[("in", "raw")].widgets["mode"]
+    assert mode.currentText() == "mount (unknown)"  # Spark steps read inputs directly
+    mode.activated.emit(mode.findData("direct"))
+    type_into(qtbot, inspector.editors["file"].edit, "copy.py")
+    flush(qtbot, window)
+    assert p.nodes[copy].input("raw").mode == "direct"
+    assert p.nodes["dataprep"].input("tabular_input").mode is None
+    assert inspector.field_problem("file")  # copy.py does not exist either
+    inspector = select(window, qtbot, "dataprep")
+    flush(qtbot, window)
+    assert shown(inspector) == original
+    window.document.undo_stack.undo()  # the typing burst on the copy
+    window.document.undo_stack.undo()  # the mode
+    flush(qtbot, window)
+    assert shown(inspector) == original  # the form shown is not the undone node's
+    assert p.nodes[copy].params["file"] == "missing.py"
+    assert p.nodes[copy].input("raw").mode == "mount"
+    inspector = select(window, qtbot, copy)
+    flush(qtbot, window)
+    assert shown(inspector) == copied
+    window.document.undo_stack.undo()  # the added input: its card goes, the others stay
+    flush(qtbot, window)
+    assert shown(inspector)["inputs"] == ["tabular_input", "raw"]
+    assert shown(inspector)["visible_cards"] == 3

@@ -79,15 +79,11 @@ def test_missing_xcb_cursor_is_one_clear_line(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setenv("DISPLAY", ":0")
-    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None)
-    message = app.xcb_problem()
+    message = app.xcb_problem(lambda name: None, display_reachable=lambda: True)
     assert message and "libxcb-cursor0" in message
-    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
-    monkeypatch.setattr(app, "_x_display_reachable", lambda: True)
-    assert app.xcb_problem() is None
+    assert app.xcb_problem(lambda name: f"lib{name}.so.0", display_reachable=lambda: True) is None
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None)
-    assert app.xcb_problem() is None
+    assert app.xcb_problem(lambda name: None, display_reachable=lambda: False) is None
 
 
 def test_no_display_is_one_clear_line_not_an_abort(tmp_path):
@@ -153,14 +149,48 @@ def test_error_hook_shows_a_dialog(window, dialogs, capsys):
     assert "Traceback" in capsys.readouterr().err
 
 
+def present(name: str) -> str:
+    """A library lookup on a machine that has every library Qt's xcb plugin loads."""
+    return f"lib{name}.so.0"
+
+
+def test_missing_x11_libraries_are_named_before_the_display(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":97")
+    absent = {"xcb-icccm", "xcb-keysyms"}  # libxcb and libxcb-cursor0 present, these two not
+
+    def lookup(name: str) -> str | None:
+        return None if name in absent else present(name)
+
+    asked = []
+    message = app.xcb_problem(lookup, display_reachable=lambda: asked.append(1) or False)
+    assert message and "libxcb-icccm4, libxcb-keysyms1" in message
+    assert "sudo apt install libxcb-icccm4 libxcb-keysyms1" in message
+    assert "libxcb-cursor0" not in message and ":97" not in message
+    assert asked == []  # the server is not asked while Qt could not start anyway
+
+
 def test_unreachable_x_display_is_reported(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setenv("DISPLAY", ":97")  # no X server listens here
-    if (
-        app.ctypes.util.find_library("xcb") is None
-        or app.ctypes.util.find_library("xcb-cursor") is None
-    ):
-        pytest.skip("needs libxcb and libxcb-cursor to ask the (absent) server")
-    message = app.xcb_problem()
+    message = app.xcb_problem(present, display_reachable=lambda: False)
     assert message and "cannot connect to the X display ':97'" in message
+    assert app.xcb_problem(present, display_reachable=lambda: True) is None
+
+
+def test_the_display_probe_asks_libxcb(monkeypatch):
+    """The real probe, through the real libxcb, against a display where no server listens."""
+    real_xcb = app.ctypes.util.find_library("xcb")
+    if real_xcb is None:
+        pytest.skip("libxcb is not installed: the probe has nothing to ask")
+    monkeypatch.setenv("DISPLAY", ":97")
+    assert app._x_display_reachable() is False
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    lookup = {"xcb": real_xcb}.get  # libxcb is loaded for real; the others need only be found
+    message = app.xcb_problem(lambda name: lookup(name) or present(name))
+    assert message and "cannot connect to the X display ':97'" in message
+    # without libxcb the probe cannot tell, so it does not stand in Qt's way
+    assert app._x_display_reachable(lambda name: None) is True
