@@ -395,7 +395,7 @@ class Runner:
         ends, the step's private copies of `mode: download` inputs are deleted.
         """
         try:
-            launch, mounted = self._launches.build(step, workdir, code, self._outputs)
+            launch, mounted = self._launches.build(step, workdir, code, self._outputs, note)
             backend = self.backends.for_step(step.compute, step.node)
             with self._cond:  # known before command(): a cancel may interrupt its wait
                 entry.launch, entry.backend = launch, backend
