@@ -47,6 +47,9 @@ COMMANDS: dict[str, Command] = {
     "datasets": Command("engine.cli_datasets", "list registered dataset versions"),
     "export": Command("engine.cli_export", "write the pipeline for Azure ML, Airflow or sh"),
     "import": Command("engine.cli_import", "read an Azure ML v2 pipeline job into a pipeline file"),
+    "envs": Command(
+        "engine.cli_envs", "list the pipeline's environments and their builds; build or prune them"
+    ),
 }
 
 

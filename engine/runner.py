@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.environments import planned_python
+
 from .backends import BackendPool, backend_name
 from .backends.base import Backend, BackendError, StepLaunch
 from .events import (
@@ -222,6 +224,10 @@ class Runner:
     def _prepare_backends(self, plan: Plan) -> None:
         by_backend: dict[str, list[StepPlan]] = {}
         for step in plan.to_run:
+            try:  # a Spark server for an environment's Python starts while it is built
+                step.python = planned_python(step.environment, self.project_dir)
+            except PipelineError:
+                step.python = None  # the step fails with that message when it starts
             by_backend.setdefault(backend_name(step.compute, step.node), []).append(step)
         for name, steps in by_backend.items():
             self.backends.get(name).prepare(steps, dict(self.pipeline.computes))

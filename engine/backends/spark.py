@@ -92,9 +92,11 @@ class SparkBackend:
                     classic[key] = find_classic_use(*key) is not None
                 if classic[key]:
                     continue
-            self._zygote(sys.executable)
+            python = getattr(step, "python", None) or sys.executable
+            if python == sys.executable:  # an environment's zygote waits for its build
+                self._zygote(python)
             if not remote:
-                self._server(compute, sys.executable)
+                self._server(compute, python)
 
     def _server(self, compute: Compute, python: str) -> ConnectServer:
         key = ServerKey.of(master_of(compute), compute.conf, python)
