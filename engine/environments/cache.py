@@ -163,6 +163,20 @@ def all_built() -> list[Built]:
     return found
 
 
+def remove(key: str) -> bool:
+    """Delete the build of `key` (to build it again); False when it is being built now."""
+    lock = KeyLock(key)
+    if not lock.acquire(blocking=False):
+        return False
+    try:
+        folder = env_dir(key)
+        (folder / MARKER).unlink(missing_ok=True)  # no run trusts it from here on
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        lock.release()
+
+
 _prune_lock = threading.Lock()
 
 
