@@ -178,3 +178,40 @@ def test_a_failed_build_names_the_environment_in_the_run_summary(tmp_path):
     assert "script value" not in done.stdout
     failed = pipeloom("envs", "pipeline.yaml", "--build", cwd=tmp_path)
     assert failed.returncode == 1 and "environment 'tiny' could not be built" in failed.stderr
+
+
+@pytest.mark.spark
+@pytest.mark.timeout(900)
+def test_serve_keeps_the_environments_server_warm_for_runs(project):
+    import signal
+
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "serve", "pipeline.yaml"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        seen = []
+        while True:
+            line = serve.stdout.readline()
+            seen.append(line)
+            if "Ctrl-C stops them" in line or not line:
+                break
+        text = "".join(seen)
+        assert "Ctrl-C stops them" in text and "environment tiny:" in text, text
+        starting = [line for line in seen if "starting a Spark Connect server" in line]
+        assert len(starting) == 1 and starting[0].startswith("spark (environment tiny):"), text
+        done = pipeloom("run", "pipeline.yaml", "--only", "udf", cwd=project)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"on the Spark Connect server of `pipeloom serve` (process {serve.pid})" in (
+            done.stdout
+        )
+        assert "udf values [42, 43, 44]" in done.stdout
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(60) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
