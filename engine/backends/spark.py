@@ -127,6 +127,18 @@ class SparkBackend:
 
     def command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
         mode = self._mode(launch, log)
+        master = master_of(launch.compute)
+        if (
+            launch.environment is not None
+            and launch.python != sys.executable
+            and not is_local(master)
+        ):
+            log(
+                f"note: environment {launch.environment.name} is this machine's ({launch.python}); "
+                f"the executors of {master} run it only where that path exists (same machine or "
+                "a shared file system), else their own Python, which needs its packages "
+                "(docs/environments.md)"
+            )
         if mode == "submit":
             submit = submit_command(launch, log)
             self._remember(launch, SparkRun("submit", progress=SparkUiProgress(submit.ui_port)))
