@@ -46,16 +46,18 @@ class StepLaunches:
         code: Path,
         done: dict[str, dict[str, str]],
         log: Callable[[str], None] = lambda _text: None,
+        canceled: Callable[[], bool] = lambda: False,
     ) -> tuple[StepLaunch, dict[str, tuple[str, str, bool]]]:
         """The launch of `step`; `done` holds the outputs of the steps it reads from. Its
-        environment is built first when needed, the build's output going to `log`.
+        environment is built first when needed, the build's output going to `log` (and
+        stopped when `canceled()` turns true).
 
         Returns it with the mounted inputs' (location, fingerprint before the step, whether
         the data is a dataset whose digests are worth caching in the store).
         """
         plan, run_id = self.plan, self.run_id
         workdir.mkdir(parents=True, exist_ok=True)
-        python = interpreter_for(step.environment, self.project_dir, log)
+        python = interpreter_for(step.environment, self.project_dir, log, canceled)
         hasher = Hasher(self.store)
         fresh = Hasher()  # outputs of this run's steps: new files, nothing to find in a cache
         inputs: dict[str, InputInfo] = {}

@@ -401,7 +401,9 @@ class Runner:
         ends, the step's private copies of `mode: download` inputs are deleted.
         """
         try:
-            launch, mounted = self._launches.build(step, workdir, code, self._outputs, note)
+            launch, mounted = self._launches.build(
+                step, workdir, code, self._outputs, note, lambda: self._cancel_requested
+            )
             backend = self.backends.for_step(step.compute, step.node)
             with self._cond:  # known before command(): a cancel may interrupt its wait
                 entry.launch, entry.backend = launch, backend

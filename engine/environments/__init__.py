@@ -17,10 +17,11 @@ from pathlib import Path
 from engine.model import Environment
 
 from . import cache
-from .build import EnvironmentBuildError, Outcome, ensure_built
+from .build import BuildCanceled, EnvironmentBuildError, Outcome, ensure_built
 from .spec import EnvSpec, spec_of
 
 __all__ = [
+    "BuildCanceled",
     "EnvState",
     "EnvironmentBuildError",
     "EnvSpec",
@@ -34,16 +35,20 @@ __all__ = [
 
 
 def interpreter_for(
-    env: Environment | None, base_dir: Path, log: Callable[[str], None] = lambda _t: None
+    env: Environment | None,
+    base_dir: Path,
+    log: Callable[[str], None] = lambda _t: None,
+    canceled: Callable[[], bool] = lambda: False,
 ) -> str:
     """The interpreter a step of `env` runs with, built now when needed (raises PipelineError,
-    EnvironmentBuildError for a failed build, naming the environment)."""
+    EnvironmentBuildError for a failed build, naming the environment, BuildCanceled when
+    `canceled()` turned true during the build)."""
     if env is None:
         return sys.executable
     spec = spec_of(env, base_dir)
     if not spec.needs_build:
         return spec.base_python
-    outcome = ensure_built(spec, log)
+    outcome = ensure_built(spec, log, canceled)
     log(outcome.summary(env.name))
     return outcome.python
 

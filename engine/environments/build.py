@@ -11,6 +11,7 @@ is checked in the result before the build is marked complete.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
@@ -19,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +63,28 @@ class EnvironmentBuildError(PipelineError):
         return self.problems[0].message
 
 
+class BuildCanceled(EnvironmentBuildError):
+    """The run was canceled while the environment was built (nothing of it is kept)."""
+
+
+Canceled = Callable[[], bool]
+
+
+def _never() -> bool:
+    return False
+
+
+_installers: set[subprocess.Popen] = set()  # running now; killed if this process exits
+_installers_lock = threading.Lock()
+
+
+@atexit.register
+def _kill_installers() -> None:
+    with _installers_lock:
+        for process in list(_installers):
+            process.kill()
+
+
 @dataclass
 class Outcome:
     built: cache.Built
@@ -86,18 +110,21 @@ class Outcome:
         )
 
 
-def ensure_built(spec: EnvSpec, log: LogFn) -> Outcome:
+def ensure_built(spec: EnvSpec, log: LogFn, canceled: Canceled = _never) -> Outcome:
     """The complete build of `spec`, made now when there is none; the installer's output and a
-    one-line summary go to `log`. Two callers (threads or processes) build it once."""
+    one-line summary go to `log`. Two callers (threads or processes) build it once. When
+    `canceled()` turns true the build stops (BuildCanceled) and leaves nothing."""
     start = time.monotonic()
     built = cache.read_built(spec.key)
     if built is not None:
         cache.touch(built)
         return Outcome(built, True, time.monotonic() - start)
     lock = cache.KeyLock(spec.key)
-    lock.acquire(
-        waiting=lambda: log(f"environment {spec.name}: waiting for another build of the same spec")
-    )
+    if not lock.acquire(
+        waiting=lambda: log(f"environment {spec.name}: waiting for another build of the same spec"),
+        canceled=canceled,
+    ):
+        raise BuildCanceled(f"environment {spec.name!r}: canceled while waiting for its build")
     try:
         built = cache.read_built(spec.key)  # built by whoever held the lock
         if built is not None:
@@ -108,7 +135,7 @@ def ensure_built(spec: EnvSpec, log: LogFn) -> Outcome:
             log(f"environment {spec.name}: removing an incomplete earlier build at {folder}")
             shutil.rmtree(folder)
         try:
-            built = _build(spec, folder, log, start)
+            built = _build(spec, folder, log, start, canceled)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -117,7 +144,9 @@ def ensure_built(spec: EnvSpec, log: LogFn) -> Outcome:
         lock.release()
 
 
-def _build(spec: EnvSpec, folder: Path, log: LogFn, start: float) -> cache.Built:
+def _build(
+    spec: EnvSpec, folder: Path, log: LogFn, start: float, canceled: Canceled
+) -> cache.Built:
     log(f"environment {spec.name}: building ({spec.describe()}) from {spec.base_python}")
     installer = choose_installer()
     sources = None
@@ -127,10 +156,10 @@ def _build(spec: EnvSpec, folder: Path, log: LogFn, start: float) -> cache.Built
     python = cache.python_of(folder)
     reqs = spec.requirements()
     if installer == "uv":
-        _run(spec, [uv_binary(), "venv", "--no-project", "--python", spec.base_python,
-                    str(folder)], log, installer)  # fmt: skip
+        argv = [uv_binary(), "venv", "--no-project", "--python", spec.base_python, str(folder)]
     else:
-        _run(spec, [spec.base_python, "-m", "venv", "--without-pip", str(folder)], log, installer)
+        argv = [spec.base_python, "-m", "venv", "--without-pip", str(folder)]
+    _run(spec, argv, log, installer, canceled)
     site_dir = folder / "lib" / base["tag"] / "site-packages"
     lines = [f"import site; site.addsitedir({d!r})" for d in base["site"]]
     (site_dir / BASE_PTH).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -142,10 +171,10 @@ def _build(spec: EnvSpec, folder: Path, log: LogFn, start: float) -> cache.Built
         excludes = folder / "pipeloom-excludes.txt"
         excludes.write_text("\n".join(_satisfied_by_base(reqs, base["dists"])) + "\n")
         argv = [uv_binary(), "pip", "install", "--python", str(python), "--excludes"]
-        _run(spec, [*argv, str(excludes), *options, *targets], log, installer, extra_env)
+        _run(spec, [*argv, str(excludes), *options, *targets], log, installer, canceled, extra_env)
     else:
         argv = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-input"]
-        _run(spec, [*argv, *targets], log, installer)
+        _run(spec, [*argv, *targets], log, installer, canceled)
     missing = missing_requirements(reqs, str(python))
     if missing:
         listed = "; ".join(f"{req} ({why})" for req, why in missing.items())
@@ -269,9 +298,11 @@ def _run(
     argv: list[str],
     log: LogFn,
     installer: str,
+    canceled: Canceled,
     extra_env: dict[str, str] | None = None,
 ) -> None:
-    """Run one build command, its output streamed to `log`; fail with its last lines."""
+    """Run one build command, its output streamed to `log`; fail with its last lines. A
+    watcher kills it as soon as `canceled()` says so."""
     env = dict(os.environ)
     env.update(NO_COLOR="1", PYTHONUNBUFFERED="1", **(extra_env or {}))
     env.pop("PYTHONPATH", None)  # the build must see the base interpreter, not ours
@@ -291,12 +322,31 @@ def _run(
         raise EnvironmentBuildError(
             f"environment {spec.name!r} could not be built: cannot run {argv[0]}: {e.strerror}"
         ) from None
-    with process:
-        for line in process.stdout:
-            line = line.rstrip()
-            if line:
-                log(f"  {line}")
-                tail = [*tail[-(TAIL_LINES * 4) :], line]
+    with _installers_lock:
+        _installers.add(process)
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.2):
+            if canceled():
+                process.kill()
+                return
+
+    watcher = threading.Thread(target=watch, name="pipeloom-env-watch", daemon=True)
+    watcher.start()
+    try:
+        with process:
+            for line in process.stdout:
+                line = line.rstrip()
+                if line:
+                    log(f"  {line}")
+                    tail = [*tail[-(TAIL_LINES * 4) :], line]
+    finally:
+        stop.set()
+        with _installers_lock:
+            _installers.discard(process)
+    if canceled():
+        raise BuildCanceled(f"environment {spec.name!r}: build canceled")
     if process.returncode != 0:
         meaningful = [t for t in tail if t.strip() and not t.startswith(("Using ", "hint:"))]
         quoted = " | ".join(t.strip() for t in (meaningful or tail)[-TAIL_LINES:])

@@ -119,19 +119,29 @@ class KeyLock:
         self.path = root() / f"{key}.lock"
         self._fd: int | None = None
 
-    def acquire(self, blocking: bool = True, waiting: Callable[[], None] | None = None) -> bool:
-        """Take the lock; `waiting` is called once when another holder makes us wait."""
+    def acquire(
+        self,
+        blocking: bool = True,
+        waiting: Callable[[], None] | None = None,
+        canceled: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Take the lock; `waiting` is called once when another holder makes us wait, and
+        the wait ends (False) as soon as `canceled()` says so."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not blocking:
-                os.close(fd)
-                return False
-            if waiting is not None:
-                waiting()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not blocking or (canceled is not None and canceled()):
+                    os.close(fd)
+                    return False
+                if waiting is not None and not told:
+                    waiting()
+                    told = True
+                time.sleep(0.1)  # a poll, so a canceled run stops waiting
         self._fd = fd
         return True
 

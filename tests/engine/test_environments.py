@@ -158,40 +158,57 @@ def test_two_processes_needing_the_same_environment_build_it_once(wheels, tmp_pa
     assert sum("+ pipeloom-tiny==0.1" in o for o in outputs) == 1
 
 
-def test_a_build_killed_half_way_is_rebuilt_next_time(wheels, tmp_path):
-    import http.server
-    import threading
+class StallingIndex:
+    """A find-links page on 127.0.0.1 whose wheel downloads wait until released: a build that
+    asks for one is half-way (its venv made, the installer waiting) for as long as needed."""
 
-    requested, release = threading.Event(), threading.Event()
+    def __init__(self, wheels: Path):
+        import http.server
+        import threading
 
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(wheels), **kwargs)
+        self.requested, self.release = threading.Event(), threading.Event()
+        index = self
 
-        def do_GET(self):  # noqa: N802 - the http.server API
-            if self.path.endswith(".whl"):
-                requested.set()
-                release.wait(60)  # the build stalls here, half-way, until it is killed
-            super().do_GET()
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(wheels), **kwargs)
 
-        def log_message(self, *args):
-            pass
+            def do_GET(self):  # noqa: N802 - the http.server API
+                if self.path.endswith(".whl"):
+                    index.requested.set()
+                    index.release.wait(60)
+                super().do_GET()
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stalling_index(wheels):
+    index = StallingIndex(wheels)
+    yield index
+    index.close()
+
+
+def test_a_build_killed_half_way_is_rebuilt_next_time(stalling_index, tmp_path):
     pip = ["pipeloom-tiny==0.2", "pipeloom-other==1.0"]
     key = spec_of(Environment("killed", pip=pip), tmp_path).key
+    proc = _build_process("killed", pip, PIP_FIND_LINKS=stalling_index.url)
     try:
-        proc = _build_process(
-            "killed", pip, PIP_FIND_LINKS=f"http://127.0.0.1:{server.server_port}/"
-        )
-        assert requested.wait(120), proc.communicate()[0]
+        assert stalling_index.requested.wait(120), proc.communicate()[0]
         os.killpg(proc.pid, 9)
-        proc.wait()
     finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
+        proc.wait()
+        stalling_index.release.set()
     assert env_cache.env_dir(key).exists() and env_cache.read_built(key) is None
     again = _build_process("killed", pip)
     out = again.communicate(timeout=120)[0]
@@ -199,6 +216,34 @@ def test_a_build_killed_half_way_is_rebuilt_next_time(wheels, tmp_path):
     assert "removing an incomplete earlier build" in out
     assert "environment killed: built" in out
     assert env_cache.read_built(key) is not None
+
+
+def test_canceling_a_run_stops_its_build_and_keeps_nothing(stalling_index, tmp_path, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from scriptproject import ScriptProject
+
+    monkeypatch.setenv("PIP_FIND_LINKS", stalling_index.url)
+    project = ScriptProject(tmp_path / "proj")
+    project.data("in.txt", "hello\n")
+    project.dataset("raw", "in.txt")
+    project.environment("slow", ["pipeloom-other==1.0", "pipeloom-tiny==0.1"])
+    project.step("a", {"inp": "raw"}, environment="slow")
+    runner = project.runner()
+    runner.start()
+    try:
+        assert stalling_index.requested.wait(120)
+        runner.cancel()
+        summary = runner.wait(60)
+    finally:
+        stalling_index.release.set()
+    assert summary is not None and str(summary.status) == "Canceled"
+    assert {s.step: str(s.status) for s in summary.steps} == {"a": "Canceled"}
+    key = spec_of(project.pipeline.environments["slow"], tmp_path).key
+    deadline = time.monotonic() + 30  # the abandoned step thread cleans up after the kill
+    while env_cache.env_dir(key).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not env_cache.env_dir(key).exists() and env_cache.read_built(key) is None
+    assert "step a read" not in runner.log_paths["a"].read_text()
 
 
 def test_prune_removes_builds_unused_for_n_days(wheels, tmp_path):
