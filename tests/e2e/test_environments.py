@@ -158,6 +158,9 @@ def test_cli_streams_the_build_reuses_it_and_rebuilds_after_an_edit(project, tmp
         assert "environment tiny: cached" in third.stdout and "script value 9" in third.stdout
         unknown = pipeloom("envs", "pipeline.yaml", "--build", "nope", cwd=project)
         assert unknown.returncode == 2 and "no environment 'nope'" in unknown.stderr
+        kept = pipeloom("envs", "--prune", "36500", cwd=project)  # nothing is that old
+        assert kept.returncode == 0 and "0 environments removed" in kept.stdout
+        assert pipeloom("envs", "--prune", "-1", cwd=project).returncode == 2
     finally:
         (project / "pipeline.yaml").write_text(PIPELINE)
 
@@ -215,3 +218,26 @@ def test_serve_keeps_the_environments_server_warm_for_runs(project):
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+
+
+def test_two_concurrent_runs_build_their_environment_once(project, tmp_path):
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "use.py").write_text(USE)
+    text = PIPELINE.replace("pip: [pipeloom-envtiny]", "pip: [pipeloom-envtiny==1.0]")
+    text = text.split("  udf:\n")[0] + "  use:\n" + text.split("  use:\n")[1]
+    (tmp_path / "pipeline.yaml").write_text(text)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "run", "pipeline.yaml"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sum("environment tiny: built in" in out for out in outputs) == 1, outputs
+    assert sum("environment tiny: cached" in out for out in outputs) == 1, outputs
+    assert all("script value 42" in out for out in outputs)
