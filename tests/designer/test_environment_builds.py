@@ -53,3 +53,18 @@ def qtbot_left():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_a_run_that_built_an_environment_updates_the_table(opened, qtbot, offline_environments):
+    from engine.environments import interpreter_for
+    from engine.model import Environment
+
+    window = opened
+    envs = window.pipeline_panel.tables["environments"]
+    make_wheel(offline_environments, "pipeloom-designer-run", "1.0", "VALUE = 1\n")
+    edited = Environment("trainenv", pip=["pipeloom-designer-run"])
+    window.document.push(ch.SetEntry("environments", "trainenv", edited), "edit")
+    qtbot.waitUntil(lambda: _state(envs) == "not built")
+    interpreter_for(edited, window.document.base_dir)  # as a run's step would
+    window.run_commands.controller.runEnded.emit(None)
+    assert _state(envs).startswith("built, ")
