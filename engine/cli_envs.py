@@ -2,7 +2,8 @@
 path); `--build [NAME...]` builds them ahead of a run; `--prune DAYS` deletes cached
 environments (of any pipeline) unused for DAYS days.
 
-Exit codes: 0 ok, 1 a build failed, 2 bad input (unreadable file, unknown environment name).
+Exit codes: 0 ok, 1 a build failed, 2 bad input (unreadable pipeline or requirements file, an
+interpreter that cannot run, unknown environment name).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def _build(pipeline, path: str, names: list[str]) -> int:
         )
         return EXIT_BAD_INPUT
     base_dir = project_dir(pipeline)
-    failed = []
+    failed, unreadable = [], []
     for name in names or list(pipeline.environments):
         env = pipeline.environments[name]
         try:
@@ -116,13 +117,14 @@ def _build(pipeline, path: str, names: list[str]) -> int:
             print(str(e), file=sys.stderr)
             failed.append(name)
             continue
-        except PipelineError as e:
+        except PipelineError as e:  # its spec cannot be read: bad input
             print(e.problems[0].message, file=sys.stderr)
-            failed.append(name)
+            unreadable.append(name)
             continue
         if python == (env.python or sys.executable):
             print(f"environment {name}: no packages to install; steps run with {python}")
-    if failed:
-        print(f"not built: {', '.join(failed)}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    if failed or unreadable:
+        print(f"not built: {', '.join(failed + unreadable)}", file=sys.stderr)
+    if unreadable:
+        return EXIT_BAD_INPUT
+    return EXIT_FAILED if failed else EXIT_OK
