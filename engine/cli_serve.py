@@ -51,6 +51,7 @@ def _environment_servers(pipeline, local) -> tuple[dict, set[str]]:
     the computes all of whose Spark steps have one. Each environment is built first, its
     output printed, as a run would build it."""
     from .backends.connect_server import ServerKey
+    from .backends.spark import _server_python
     from .backends.spark_settings import master_of
     from .environments import interpreter_for
     from .plan import project_dir
@@ -71,6 +72,8 @@ def _environment_servers(pipeline, local) -> tuple[dict, set[str]]:
                 env, project_dir(pipeline), lambda line: print(line, flush=True)
             )
         python = pythons.get(env_name) if env is not None else None
+        if python is not None:  # a cluster's executors run its own Python (spark.py)
+            python = _server_python(compute, python)
         if python is None or python == sys.executable:
             plain.add(compute.name)
             continue

@@ -16,6 +16,7 @@ from wheels import make_wheel  # noqa: E402
 from engine import yamlio  # noqa: E402
 from engine.backends import BackendPool  # noqa: E402
 from engine.events import Status  # noqa: E402
+from engine.plan import PlanOptions  # noqa: E402
 from engine.runner import Runner  # noqa: E402
 
 PIPELINE = """\
@@ -241,3 +242,57 @@ def test_two_concurrent_runs_build_their_environment_once(project, tmp_path):
     assert sum("environment tiny: built in" in out for out in outputs) == 1, outputs
     assert sum("environment tiny: cached" in out for out in outputs) == 1, outputs
     assert all("script value 42" in out for out in outputs)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_cluster_gets_the_environments_packages_shipped(project, tmp_path):
+    """A spark:// master: its executors run their own Python (here Pipeloom's, which lacks the
+    package), and the environment's packages reach them as a zip (Connect artifacts)."""
+    import os
+    import signal
+
+    from test_spark_servers import _start_service, _wait_for
+
+    from engine.backends.connect_server import server_env
+    from engine.backends.spark_settings import free_port
+    from engine.java import find_java
+
+    env = server_env(sys.executable, find_java())
+    port = free_port()
+    args = ["--host", "127.0.0.1", "--webui-port"]
+    master = _start_service(
+        ["org.apache.spark.deploy.master.Master", *args, str(free_port()), "--port", str(port)],
+        tmp_path / "master.log",
+        env,
+    )
+    worker = None
+    pool = BackendPool()
+    try:
+        _wait_for(tmp_path / "master.log", "I have been elected leader")
+        worker = _start_service(
+            ["org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}", *args,
+             str(free_port()), "--cores", "1", "--memory", "1g"],
+            tmp_path / "worker.log",
+            env,
+        )  # fmt: skip
+        _wait_for(tmp_path / "worker.log", "Successfully registered with master")
+        text = (project / "pipeline.yaml").read_text()
+        text = text.replace('master: "local[2]"', f'master: "spark://127.0.0.1:{port}"')
+        (tmp_path / "pipeline.yaml").write_text(text)
+        (tmp_path / "code").symlink_to(project / "code")
+        pipeline = yamlio.load(str(tmp_path / "pipeline.yaml"))
+        runner = Runner(pipeline, PlanOptions(only=("udf",)), backends=pool)
+        summary = runner.run()
+        log = runner.log_paths["udf"].read_text()
+        assert [s.status for s in summary.steps] == [Status.COMPLETED], log
+        assert "its packages go to the executors of spark://" in log
+        assert "stdout: udf values [42, 43, 44]" in log
+        assert _prefix(log, "executor prefix") == sys.prefix  # the cluster's own Python
+    finally:
+        pool.close()
+        for service in (worker, master):
+            if service is not None:
+                os.killpg(service.pid, signal.SIGTERM)
+                service.wait(30)
