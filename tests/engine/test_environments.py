@@ -294,3 +294,48 @@ def test_pip_configuration_becomes_uv_options(tmp_path):
         [],
         {},
     )
+
+
+def test_a_cluster_step_ships_the_environments_own_packages(wheels, tmp_path):
+    """spark-submit on a spark:// master: the zip of what the environment installed goes in
+    --py-files; the driver runs the environment, the executors the cluster's Python."""
+    import zipfile
+
+    from engine.backends.base import StepLaunch
+    from engine.backends.spark import SparkBackend
+    from engine.model import Compute, Node
+
+    env = Environment("shipped", pip=["pipeloom-other==1.0", "pipeloom-tiny==0.2"])
+    python = interpreter_for(env, tmp_path)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "main.py").write_text("print('hi')\n")
+    launch = StepLaunch(
+        run_id="run1",
+        step="s",
+        node=Node("s", "spark-step", {"compute": "c", "backend": "submit", "file": "main.py"}),
+        compute=Compute("c", "spark", master="spark://127.0.0.1:7077"),
+        environment=env,
+        python=python,
+        workdir=tmp_path / "work",
+        code_dir=code,
+        entry=code / "main.py",
+        args=[],
+        env=dict(os.environ),
+        context_file=tmp_path / "context.json",
+        project_dir=tmp_path,
+    )
+    launch.workdir.mkdir()
+    lines: list[str] = []
+    argv, child_env = SparkBackend().command(launch, lines.append)
+    shipped = argv[argv.index("--py-files") + 1].split(",")[-1]
+    assert (
+        shipped.endswith("pipeloom-packages.zip")
+        and Path(shipped).parent == Path(python).parents[1]
+    )
+    names = zipfile.ZipFile(shipped).namelist()
+    assert "pipeloom_tiny/__init__.py" in names and "pipeloom_other/__init__.py" in names
+    assert not any(n.endswith("_pipeloom_base.pth") for n in names)
+    assert child_env["PYSPARK_DRIVER_PYTHON"] == python
+    assert child_env["PYSPARK_PYTHON"] == sys.executable
+    assert any("its packages go to the executors of spark://127.0.0.1:7077" in x for x in lines)
