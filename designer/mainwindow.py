@@ -140,6 +140,10 @@ class MainWindow(QMainWindow):
 
         self.files = FileController(self, recovery_dir)
         self.run_commands = RunCommands(self)
+        # a run builds the environments its steps need: show their new state
+        self.run_commands.controller.runEnded.connect(
+            lambda _summary: self.pipeline_panel.tables["environments"].refresh()
+        )
         self.window_actions = WindowActions(self)
         self.window_actions.build_menus()
         self.toolbar = self.window_actions.build_toolbar()

@@ -25,12 +25,18 @@ from PySide6.QtWidgets import (
 )
 
 from designer.document import Document
+from designer.env_builds import EnvironmentBuildPanel, EnvironmentStates
 from designer.inspector_fields import FieldContext, format_scalar, parse_scalar
 from designer.inspector_lists import ListField
 from designer.theme import bind_icon
 from engine.pipeline import changes as ch
 from engine.pipeline.model import Compute, Environment, Event, Parameter, valid_name
 from engine.pipeline.registry import COMPUTE_TYPES, PARAMETER_TYPES, ParamSpec
+
+STATE_HELP = (
+    "Built (with its size) when a run will find the environment ready; runs build it when "
+    "they need it, or press Build."
+)
 
 
 @dataclass(frozen=True)
@@ -144,8 +150,11 @@ class SectionTable(QWidget):
         self._document = document
         self._report = report
         self.stem, self.cls, self.columns = SECTIONS[section]
-        self.table = QTableWidget(0, len(self.columns), self)
-        self.table.setHorizontalHeaderLabels([c.title for c in self.columns])
+        self.states = EnvironmentStates()
+        # environments get a read-only State column after their fields (built or not, size)
+        titles = [c.title for c in self.columns] + (["State"] if section == "environments" else [])
+        self.table = QTableWidget(0, len(titles), self)
+        self.table.setHorizontalHeaderLabels(titles)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -154,6 +163,8 @@ class SectionTable(QWidget):
         header.setStretchLastSection(True)
         for i, c in enumerate(self.columns):
             self.table.horizontalHeaderItem(i).setToolTip(c.help)
+        if section == "environments":
+            self.table.horizontalHeaderItem(len(self.columns)).setToolTip(STATE_HELP)
         self.add_button = QToolButton(self)
         self.add_button.setToolTip(
             f"Add a {self.stem if section != 'environments' else 'environment'}"
@@ -176,15 +187,18 @@ class SectionTable(QWidget):
         layout.setSpacing(12)
         layout.addLayout(column, 3)
         self.pip_editor: ListField | None = None
+        self.build_panel: EnvironmentBuildPanel | None = None
         if section == "environments":
             self.pip_editor = self._pip_editor()
             self.pip_title = QLabel("PIP PACKAGES")
             self.pip_title.setObjectName("sectionTitle")
+            self.build_panel = EnvironmentBuildPanel(document, self.states, self)
+            self.build_panel.built.connect(lambda _name: self.refresh())
             details = QVBoxLayout()
             details.setSpacing(4)
             details.addWidget(self.pip_title)
-            details.addWidget(self.pip_editor)
-            details.addStretch(1)
+            details.addWidget(self.pip_editor, 2)
+            details.addWidget(self.build_panel, 3)
             layout.addLayout(details, 2)
             self.table.currentCellChanged.connect(lambda *_: self._show_pip())
         self._filling = False
@@ -216,6 +230,7 @@ class SectionTable(QWidget):
     def _show_pip(self) -> None:
         name = self.selected_name()
         entry = self.entries().get(name) if name else None
+        self.build_panel.show_environment(name if entry is not None else None)
         self.pip_editor.setEnabled(entry is not None)
         self.pip_title.setText(f"PIP PACKAGES OF {name.upper()}" if entry else "PIP PACKAGES")
         self.pip_editor.set_value(entry.pip if entry is not None else [])
@@ -248,6 +263,8 @@ class SectionTable(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, name)
                 item.setToolTip(col.help)
                 self.table.setItem(r, c, item)
+            if self.section == "environments":
+                self.table.setItem(r, len(self.columns), self._state_item(name))
         self.table.resizeColumnsToContents()
         names = list(self.entries())
         if selected in names:
@@ -255,6 +272,14 @@ class SectionTable(QWidget):
         self._filling = False
         if self.pip_editor is not None:
             self._show_pip()
+
+    def _state_item(self, name: str) -> QTableWidgetItem:
+        state = self.states.state(self._document(), name)
+        item = QTableWidgetItem(self.states.describe(state) if state else "")
+        item.setData(Qt.ItemDataRole.UserRole, name)
+        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+        item.setToolTip(state.problem or state.path if state else STATE_HELP)
+        return item
 
     @staticmethod
     def _display(entry, col: Column) -> str:
@@ -266,7 +291,7 @@ class SectionTable(QWidget):
         return format_scalar(value)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        if self._filling:
+        if self._filling or item.column() >= len(self.columns):
             return
         name = item.data(Qt.ItemDataRole.UserRole)
         col = self.columns[item.column()]

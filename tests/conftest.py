@@ -28,3 +28,33 @@ def spark_connect_server():
     finally:
         ZYGOTES.release(sys.executable, keep_warm=False)
         POOL.release(key, keep_warm=False)
+
+
+# Step environments are built (engine.environments) into a folder of this test session, from
+# a local wheel folder only: no test depends on the machine's pip configuration or a network.
+@pytest.fixture(autouse=True, scope="session")
+def offline_environments(tmp_path_factory):
+    """PIPELOOM_ENVS_DIR, pip and uv settings for the whole session (its subprocesses too);
+    yields the wheel folder that builds find packages in."""
+    import os
+
+    root = tmp_path_factory.mktemp("environments")
+    wheels = root / "wheels"
+    wheels.mkdir()
+    settings = {
+        "PIPELOOM_ENVS_DIR": str(root / "envs"),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheels),
+        "UV_CACHE_DIR": str(root / "uv-cache"),
+    }
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield wheels
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -46,6 +46,7 @@ class StepToRun(Protocol):
     compute: Compute
     source_dir: Path  # the project's folder; the snapshot is taken from it right after
     entry: Path
+    python: str | None  # the interpreter its environment will provide (maybe not built yet)
 
 
 class BackendError(Exception):

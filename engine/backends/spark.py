@@ -31,6 +31,9 @@ from engine.backends.spark_settings import (
 )
 from engine.backends.submit import submit_command
 from engine.backends.zygote_pool import ZYGOTES, Zygote
+from engine.environments import spec_of
+from engine.environments.cache import read_built
+from engine.environments.pack import packed_packages
 from engine.pipeline.model import Compute
 from engine.problems import PipelineError
 
@@ -95,9 +98,11 @@ class SparkBackend:
                     classic[key] = find_classic_use(*key) is not None
                 if classic[key]:
                     continue
-            self._zygote(sys.executable)
+            python = getattr(step, "python", None) or sys.executable
+            if python == sys.executable:  # an environment's zygote waits for its build
+                self._zygote(python)
             if not remote:
-                self._server(compute, sys.executable)
+                self._server(compute, _server_python(compute, python))
 
     def _server(self, compute: Compute, python: str) -> ConnectServer:
         key = ServerKey.of(master_of(compute), compute.conf, python)
@@ -128,11 +133,32 @@ class SparkBackend:
 
     def command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
         mode = self._mode(launch, log)
+        shipped = self._ship_environment(launch, log)
         if mode == "submit":
-            submit = submit_command(launch, log)
+            submit = submit_command(launch, log, shipped)
             self._remember(launch, SparkRun("submit", progress=SparkUiProgress(submit.ui_port)))
             return submit.argv, submit.env
-        return self._connect_command(launch, log)
+        return self._connect_command(launch, log, shipped)
+
+    def _ship_environment(self, launch: StepLaunch, log: LogFn) -> str | None:
+        """For executors on other machines (a cluster master, an sc:// server): the zip of the
+        step's built environment, which Spark puts on their Python path."""
+        if launch.environment is None or not _executors_elsewhere(launch.compute):
+            return None
+        built = read_built(spec_of(launch.environment, launch.project_dir).key)
+        if built is None:  # no packages of its own: nothing to ship
+            return None
+        zip_path, compiled = packed_packages(built)
+        log(
+            f"environment {launch.environment.name}: its packages go to the executors of "
+            f"{master_of(launch.compute)} as {zip_path.name} (their Python runs them)"
+        )
+        if compiled:
+            log(
+                f"note: {', '.join(compiled)} hold compiled code, which does not import from a "
+                "zip: install them on the cluster's Python (docs/environments.md)"
+            )
+        return str(zip_path)
 
     def _mode(self, launch: StepLaunch, log: LogFn) -> str:
         chosen = launch.node.params.get("backend") or "auto"
@@ -157,7 +183,9 @@ class SparkBackend:
         log("backend auto -> connect (no classic Spark API found in the code)")
         return "connect"
 
-    def _connect_command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
+    def _connect_command(
+        self, launch: StepLaunch, log: LogFn, shipped: str | None = None
+    ) -> tuple[list[str], dict[str, str]]:
         settings = StepSpark.of(launch.node, launch.code_dir)
         session_id = str(uuid.uuid4())  # Connect wants a UUID; one per step run
         master = master_of(launch.compute)
@@ -170,7 +198,7 @@ class SparkBackend:
             self._note_remote(launch, settings, log)
         else:
             env = server_env(launch.python, java_finder.find_java(launch.env), launch.env)
-            server = self._server(launch.compute, launch.python)
+            server = self._server(launch.compute, _server_python(launch.compute, launch.python))
             if server.shared_owner is not None:
                 log(
                     f"on the Spark Connect server of `pipeloom serve` (process {server.shared_owner})"
@@ -192,6 +220,8 @@ class SparkBackend:
         modules = modules_zip(launch.code_dir, launch.entry, launch.workdir / "modules.zip")
         if modules:
             artifacts.append(str(modules))
+        if shipped:
+            artifacts.append(shipped)
         if artifacts:
             env[ARTIFACTS_ENV] = json.dumps(artifacts)
         self._remember(launch, run)
@@ -310,6 +340,18 @@ class SparkBackend:
         thread = threading.Thread(target=_interrupt, args=(run.url, run.token), daemon=True)
         thread.start()
         thread.join(3.0)  # keep cancel within the runner's 5 s budget
+
+
+def _executors_elsewhere(compute: Compute) -> bool:
+    """Whether the compute's executors may run on other machines than this one."""
+    return not is_local(master_of(compute))
+
+
+def _server_python(compute: Compute, python: str) -> str:
+    """The Python of a server's executors: the step's environment on a local master; on a
+    cluster, the cluster's (the interpreter path Pipeloom runs with, as for steps without an
+    environment), the environment's packages being shipped to it as a zip."""
+    return python if not _executors_elsewhere(compute) else sys.executable
 
 
 def _interrupt(url: str, token: str | None) -> None:

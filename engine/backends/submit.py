@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 from engine import java as java_finder
@@ -27,7 +28,9 @@ class SubmitCommand:
     ui_port: int  # the driver's Spark UI, polled for progress
 
 
-def submit_command(launch: StepLaunch, log: LogFn) -> SubmitCommand:
+def submit_command(launch: StepLaunch, log: LogFn, shipped_env: str | None = None) -> SubmitCommand:
+    """`shipped_env`: the zip of the step's environment for executors on other machines, which
+    then run their own Python (PYSPARK_PYTHON) while the driver runs the environment's."""
     java = java_finder.find_java(launch.env)
     master = master_of(launch.compute)
     settings = StepSpark.of(launch.node, launch.code_dir)
@@ -65,6 +68,8 @@ def submit_command(launch: StepLaunch, log: LogFn) -> SubmitCommand:
     snapshot_modules = modules_zip(launch.code_dir, launch.entry, launch.workdir / "modules.zip")
     if snapshot_modules:
         py_files.append(str(snapshot_modules))
+    if shipped_env:
+        py_files.append(shipped_env)
     for option, paths in (
         ("--py-files", py_files),
         ("--jars", [str(p) for p in settings.jars]),
@@ -74,4 +79,6 @@ def submit_command(launch: StepLaunch, log: LogFn) -> SubmitCommand:
             argv += [option, ",".join(paths)]
     argv += [str(launch.entry), *launch.args]
     env = server_env(launch.python, java, launch.env)
+    if shipped_env:
+        env["PYSPARK_PYTHON"] = sys.executable
     return SubmitCommand(argv, env, ui_port)

@@ -49,6 +49,9 @@ COMMANDS: dict[str, Command] = {
     "preview": Command(
         "engine.cli.preview", "print the first rows of a dataset or of a step's output"
     ),
+    "envs": Command(
+        "engine.cli.envs", "list the pipeline's environments and their builds; build or prune them"
+    ),
     "export": Command("engine.cli.export", "write the pipeline for Azure ML, Airflow or sh"),
     "import": Command(
         "engine.cli.import_azureml", "read an Azure ML v2 pipeline job into a pipeline file"

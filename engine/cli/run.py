@@ -187,5 +187,7 @@ def format_summary(summary: RunSummary) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    # why a step failed (a build that failed names its environment), under the table
+    lines += [f"{s.step}: {s.message}" for s in summary.steps if s.status is Status.FAILED]
     head = f"run {summary.run_id}: {summary.status} in {summary.duration:.1f}s"
     return "\n" + head + "\n" + "\n".join(lines) + "\n"

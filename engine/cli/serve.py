@@ -46,6 +46,44 @@ def _warm_up(server) -> None:
     print(f"warmed up in {time.monotonic() - start:.1f} s", flush=True)
 
 
+def _environment_servers(pipeline, local) -> tuple[dict, set[str]]:
+    """The servers of Spark steps with a built environment (its Python runs their UDFs), and
+    the computes all of whose Spark steps have one. Each environment is built first, its
+    output printed, as a run would build it."""
+    from engine.cli.backends.connect_server import ServerKey
+    from engine.cli.backends.spark import _server_python
+    from engine.cli.backends.spark_settings import master_of
+    from engine.cli.environments import interpreter_for
+    from engine.cli.plan import project_dir
+
+    computes = {c.name: c for c in local}
+    keys: dict[ServerKey, str] = {}
+    pythons: dict[str, str] = {}
+    plain: set[str] = set()  # computes with a Spark step that runs with our own Python
+    with_env: set[str] = set()
+    for node in pipeline.nodes.values():
+        compute = computes.get(node.params.get("compute"))
+        if node.type != "spark-step" or compute is None:
+            continue
+        env_name = node.params.get("environment")
+        env = pipeline.environments.get(env_name) if env_name else None
+        if env is not None and env_name not in pythons:
+            pythons[env_name] = interpreter_for(
+                env, project_dir(pipeline), lambda line: print(line, flush=True)
+            )
+        python = pythons.get(env_name) if env is not None else None
+        if python is not None:  # a cluster's executors run its own Python (spark.py)
+            python = _server_python(compute, python)
+        if python is None or python == sys.executable:
+            plain.add(compute.name)
+            continue
+        with_env.add(compute.name)
+        key = ServerKey.of(master_of(compute), compute.conf, python)
+        label = f"{compute.name} (environment {env_name})"
+        keys[key] = f"{keys[key]}, {label}" if key in keys else label
+    return keys, with_env - plain
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.backends.connect_server import ServerKey
     from engine.backends.server_pool import POOL
@@ -63,9 +101,13 @@ def run(args: argparse.Namespace) -> int:
         )
     find_java()  # one clear line when Java is missing, before any server starts
     keys: dict[ServerKey, str] = {}  # computes with the same master and conf share a server
+    env_keys, env_only = _environment_servers(pipeline, local)
     for c in local:
+        if c.name in env_only:  # each of its Spark steps runs with an environment's Python
+            continue
         key = ServerKey.of(master_of(c), c.conf, sys.executable)
         keys[key] = f"{keys[key]}, {c.name}" if key in keys else c.name
+    keys.update(env_keys)
     served = []
     try:
         for key, name in keys.items():

@@ -76,6 +76,7 @@ class StepPlan:
     reason: str  # why it runs or which run it reuses
     reused: ChildRunRecord | None = None
     parameters: dict[str, Any] = field(default_factory=dict)  # the ones its arguments use
+    python: str | None = None  # its environment's interpreter, known before it is built
 
 
 @dataclass

@@ -1,17 +1,17 @@
 """Everything a step process is given: inputs placed per mode, fresh output paths, the context
-file, expanded arguments, the environment, and the interpreter (its packages checked)."""
+file, expanded arguments, the environment, and the interpreter (its environment built)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from engine.backends.base import StepLaunch
-from engine.environments.check import check_environment
+from engine.environments import interpreter_for
 from engine.pipeline.model import TEMPLATE_RE
 from engine.planning.fingerprint import Hasher, is_uri
 from engine.planning.plan import Plan, StepPlan
@@ -37,20 +37,26 @@ class StepLaunches:
         self.run_id = run_id
         self.store = store
         self.project_dir = project_dir
-        self._env_checks: dict[tuple, str | PipelineError] = {}
-        self._env_lock = threading.Lock()
 
     def build(
-        self, step: StepPlan, workdir: Path, code: Path, done: dict[str, dict[str, str]]
+        self,
+        step: StepPlan,
+        workdir: Path,
+        code: Path,
+        done: dict[str, dict[str, str]],
+        log: Callable[[str], None] = lambda _text: None,
+        canceled: Callable[[], bool] = lambda: False,
     ) -> tuple[StepLaunch, dict[str, tuple[str, str, bool]]]:
-        """The launch of `step`; `done` holds the outputs of the steps it reads from.
+        """The launch of `step`; `done` holds the outputs of the steps it reads from. Its
+        environment is built first when needed, the build's output going to `log` (and
+        stopped when `canceled()` turns true).
 
         Returns it with the mounted inputs' (location, fingerprint before the step, whether
         the data is a dataset whose digests are worth caching in the store).
         """
         plan, run_id = self.plan, self.run_id
         workdir.mkdir(parents=True, exist_ok=True)
-        python = self.python_for(step)
+        python = interpreter_for(step.environment, self.project_dir, log, canceled)
         hasher = Hasher(self.store)
         fresh = Hasher()  # outputs of this run's steps: new files, nothing to find in a cache
         inputs: dict[str, InputInfo] = {}
@@ -129,21 +135,6 @@ class StepLaunches:
             project_dir=self.project_dir,
         )
         return launch, mounted
-
-    def python_for(self, step: StepPlan) -> str:
-        env = step.environment
-        key = (env.name, tuple(env.pip), env.requirements_file, env.python) if env else None
-        with self._env_lock:
-            result = self._env_checks.get(key)
-            if result is None:
-                try:
-                    result = check_environment(env, self.project_dir)
-                except PipelineError as e:
-                    result = e
-                self._env_checks[key] = result
-        if isinstance(result, PipelineError):
-            raise result
-        return result
 
     def check_mounts(self, mounted: dict[str, tuple[str, str, bool]]) -> None:
         hasher, fresh = Hasher(self.store), Hasher()

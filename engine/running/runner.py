@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.backends import BackendPool, backend_name
 from engine.backends.base import Backend, BackendError, StepLaunch
+from engine.environments import planned_python
 from engine.events import (
     LogLine,
     OutputReady,
@@ -220,6 +221,10 @@ class Runner:
     def _prepare_backends(self, plan: Plan) -> None:
         by_backend: dict[str, list[StepPlan]] = {}
         for step in plan.to_run:
+            try:  # a Spark server for an environment's Python starts while it is built
+                step.python = planned_python(step.environment, self.project_dir)
+            except PipelineError:
+                step.python = None  # the step fails with that message when it starts
             by_backend.setdefault(backend_name(step.compute, step.node), []).append(step)
         for name, steps in by_backend.items():
             self.backends.get(name).prepare(steps, dict(self.pipeline.computes))
@@ -393,7 +398,9 @@ class Runner:
         ends, the step's private copies of `mode: download` inputs are deleted.
         """
         try:
-            launch, mounted = self._launches.build(step, workdir, code, self._outputs)
+            launch, mounted = self._launches.build(
+                step, workdir, code, self._outputs, note, lambda: self._cancel_requested
+            )
             backend = self.backends.for_step(step.compute, step.node)
             with self._cond:  # known before command(): a cancel may interrupt its wait
                 entry.launch, entry.backend = launch, backend

@@ -134,7 +134,7 @@ def test_bad_input_exits_2_with_the_problems(project):
     assert result.returncode == 2 and "run it first" in result.stderr
 
 
-def test_missing_packages_are_listed_before_the_step_starts(project):
+def test_an_unbuildable_environment_fails_before_the_step_starts(project):
     text = PIPELINE.replace(
         "    script: step.py\n    inputs:\n      inp: {from: raw",
         "    script: step.py\n    environment: missing\n    inputs:\n      inp: {from: raw",
@@ -143,7 +143,8 @@ def test_missing_packages_are_listed_before_the_step_starts(project):
     (project / "pipeline.yaml").write_text(text)
     result = pipeloom("run", "pipeline.yaml", cwd=project)
     assert result.returncode == 1
-    assert "surely-not-installed-pkg>=2 (not installed)" in result.stdout
+    assert "environment 'missing' could not be built" in result.stdout
+    assert "surely-not-installed-pkg" in result.stdout
     assert "step clean read" not in result.stdout
 
 

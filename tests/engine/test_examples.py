@@ -101,6 +101,8 @@ def test_titanic_runs_and_its_model_learns(tmp_path: Path, spark_connect_server)
     train_log = "\n".join(line.text for line in run.log_lines("train"))
     accuracy = float(re.search(r"test accuracy: ([0-9.]+)", train_log).group(1))
     assert 0.75 <= accuracy <= 0.9, train_log  # far above the ~0.55 of always guessing
+    # trainenv is built (or found built by an earlier test of this session), not just checked
+    assert re.search(r"environment trainenv: (built in|cached) ", train_log), train_log
     model = json.loads((Path(steps["train"].outputs["model"]) / "model.json").read_text())
     assert len(model["weights"]) == len(model["features"]) and "SexMale" in model["features"]
 

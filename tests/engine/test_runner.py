@@ -215,16 +215,16 @@ def test_download_gives_a_private_copy_and_a_changed_mount_is_an_error(project):
     assert not (work / "inputs").exists()
 
 
-def test_missing_packages_fail_the_step_before_it_starts(project):
-    project.environment("needs", ["pytest>=1", "surely-not-installed-pkg>=1.0", "pandas<1"])
+def test_an_environment_that_cannot_be_built_fails_the_step_before_it_starts(project):
+    project.environment("needs", ["surely-not-installed-pkg>=1.0"])
     project.step("a", {"inp": "raw"}, environment="needs")
     summary, runner = project.run()
     assert statuses(summary) == {"a": "Failed"}
     message = runner.messages["a"]
-    assert "surely-not-installed-pkg>=1.0 (not installed)" in message
-    assert "pandas<1 (installed" in message
-    assert "pytest" not in message.split("does not have:")[1].split("Install")[0]
-    assert "step a read" not in runner.log_paths["a"].read_text()
+    assert message.startswith("environment 'needs' could not be built")
+    assert "surely-not-installed-pkg" in message
+    log = runner.log_paths["a"].read_text()
+    assert "environment needs: building" in log and "step a read" not in log
 
 
 def test_validation_errors_refuse_the_run(project):
