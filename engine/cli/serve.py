@@ -50,11 +50,11 @@ def _environment_servers(pipeline, local) -> tuple[dict, set[str]]:
     """The servers of Spark steps with a built environment (its Python runs their UDFs), and
     the computes all of whose Spark steps have one. Each environment is built first, its
     output printed, as a run would build it."""
-    from engine.cli.backends.connect_server import ServerKey
-    from engine.cli.backends.spark import _server_python
-    from engine.cli.backends.spark_settings import master_of
-    from engine.cli.environments import interpreter_for
-    from engine.cli.plan import project_dir
+    from engine.backends.connect_server import ServerKey
+    from engine.backends.spark import _server_python
+    from engine.backends.spark_settings import master_of
+    from engine.environments import interpreter_for
+    from engine.planning.plan import project_dir
 
     computes = {c.name: c for c in local}
     keys: dict[ServerKey, str] = {}
