@@ -64,6 +64,13 @@ class Datastore:
         """Remove the temp folder of a whole run (when it ends, or when its runner died)."""
         shutil.rmtree(self.root / "tmp" / run_id, ignore_errors=True)
 
+    def temp_runs(self) -> list[str]:
+        """Runs that have a temp folder (live ones, or dead ones not cleaned up yet)."""
+        try:
+            return [p.name for p in (self.root / "tmp").iterdir() if p.is_dir()]
+        except OSError:
+            return []
+
     def _destination(self, destination: str) -> Path:
         dest = (self.root / destination).resolve()
         if dest == self.root or self.root not in dest.parents:

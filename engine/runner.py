@@ -35,7 +35,7 @@ from .launch import StepLaunches, discard_downloads
 from .model import Pipeline
 from .plan import Plan, PlanOptions, StepPlan, make_plan, project_dir
 from .problems import PipelineError
-from .procs import StepProcess, kill_run_leftovers
+from .procs import RunGuard, StepProcess, kill_run_leftovers
 from .schedule import Schedule, compute_capacity
 from .snapshot import take_snapshot
 from .store import RunLock, RunStore
@@ -107,6 +107,7 @@ class Runner:
         self._outputs: dict[str, dict[str, str]] = {}
         self._threads: list[threading.Thread] = []
         self._launches: StepLaunches | None = None
+        self._guard: RunGuard | None = None  # stops the steps if this process dies
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self.planned = threading.Event()  # set once `plan` is made (or planning failed)
@@ -178,11 +179,16 @@ class Runner:
         self.planned.set()
         for dead in dead_runs:
             plan.datastore.discard_run(dead)
+        for stale in plan.datastore.temp_runs():  # a dead run another command marked first
+            record = self.store.run(stale)
+            if record is None or record.status.finished:
+                plan.datastore.discard_run(stale)
         run_id = self.run_id = new_run_id()
         self._launches = StepLaunches(plan, run_id, self.store, self.project_dir)
         lock = self.store.acquire_run_lock(run_id)
         t0 = time.time()
         try:
+            self._guard = RunGuard(run_id)
             self._prepare_backends(plan)
             run_dir = self.project_dir / ".pipeloom" / "runs" / run_id
             for name in plan.steps:
@@ -404,6 +410,7 @@ class Runner:
                 if self._canceled or self._cancel_requested:
                     raise _Canceled()
                 entry.process = process = StepProcess(argv, env, workdir, write_line)
+            self._guard.watch(process.pgid)
             code_ = self._wait(step, process, backend, launch)
             if self._canceled:
                 raise _Canceled()
@@ -524,6 +531,7 @@ class Runner:
         self.store.finish_run(run_id, status)
         self.plan.datastore.discard_run(run_id)
         lock.release()
+        self._guard.close()
         self._close_backends()
         summary = RunSummary(run_id, status, time.time() - t0, self._step_summaries())
         self.summary = summary
@@ -541,6 +549,8 @@ class Runner:
         if self.plan is not None:
             self.plan.datastore.discard_run(run_id)
         lock.release()
+        if self._guard is not None:
+            self._guard.close()
         self._close_backends()
 
     def _close_backends(self) -> None:
