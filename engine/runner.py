@@ -379,8 +379,9 @@ class Runner:
                     note("canceled")
                     self._finish_step(name, Status.CANCELED, "canceled")
                 else:
-                    note(f"failed: {e}")
-                    self._finish_step(name, Status.FAILED, str(e))
+                    why = _reason(e)
+                    note(f"failed: {why}")
+                    self._finish_step(name, Status.FAILED, why)
             except Exception as e:  # a bug in a backend: fail the step, keep the run going
                 plan.datastore.discard(self.run_id, name)
                 note(f"failed: internal error {e!r}")
@@ -582,6 +583,13 @@ class _Canceled(Exception):
 
 class _StepFailed(Exception):
     pass
+
+
+def _reason(error: Exception) -> str:
+    """What went wrong, without the file/node prefix a PipelineError carries for the CLI."""
+    if isinstance(error, PipelineError):
+        return "; ".join(p.message for p in error.problems)
+    return str(error)
 
 
 def _quietly(fn, *args):

@@ -70,6 +70,23 @@ elif args.mode == "big-write":  # for a full disk: one large part file
             for _ in range(args.bytes // 65536 + 1):
                 f.write(b"\0" * 65536)
     print("wrote everything", flush=True)
+elif args.mode == "flood":  # many short lines, as fast as the pipe takes them
+    out = sys.stdout
+    for i in range(args.bytes):
+        out.write(f"line {i}\n")
+    out.flush()
+    write_outputs()
+elif args.mode == "long-line":  # one huge line that never ends with a newline
+    sys.stdout.write("L" * args.bytes)
+    sys.stdout.flush()
+    write_outputs()
+elif args.mode == "binary":  # invalid UTF-8, NULs, control bytes, a lone CR
+    raw = sys.stdout.buffer
+    raw.write(b"bad utf8 \xff\xfe\xc3( end\n" + bytes(range(256)) + b"\n\x00\x1b[31mred\r\n")
+    raw.flush()
+    sys.stderr.buffer.write(b"\xe2\x28\xa1 on stderr\n")
+    sys.stderr.buffer.flush()
+    write_outputs()
 else:
     write_outputs()
 print(f"step {ctx.step} done", flush=True)
