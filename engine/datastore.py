@@ -94,10 +94,14 @@ class Datastore:
         dest = self._destination(destination)
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp"
-        if source.is_dir():
-            shutil.copytree(source, staging)
-        else:
-            shutil.copy2(source, staging)
+        try:
+            if source.is_dir():
+                shutil.copytree(source, staging)
+            else:
+                shutil.copy2(source, staging)
+        except BaseException:  # a full disk, say: no half copy stays behind
+            _remove(staging)
+            raise
         old = None
         if dest.exists():
             old = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.old"
