@@ -41,7 +41,7 @@ def write_outputs(partial=False):
     for out in ctx.outputs.values():
         os.makedirs(out.path, exist_ok=True)
         with open(os.path.join(out.path, "part-0.txt"), "w") as f:
-            f.write(text + f"{ctx.step} {args.mode}\n")
+            f.write(text + f"{ctx.step} {args.mode} {ctx.run_id}\n")
         if partial:
             with open(os.path.join(out.path, "part-1.txt"), "wb") as f:
                 f.write(b"x" * args.bytes)
@@ -222,6 +222,17 @@ def write_project(root: Path, pipeline: str, data: dict[str, str] | None = None)
         (root / "data" / rel).write_text(text)
     (root / "pipeline.yaml").write_text(pipeline)
     return root / "pipeline.yaml"
+
+
+@pytest.fixture(scope="module")
+def published(spark_connect_server):
+    """The session's warm server, offered to other processes the way `pipeloom serve` does
+    (engine.backends.shared_servers): CLI runs of local[*] computes use it, no cold start."""
+    from engine.backends import shared_servers
+
+    path = shared_servers.publish(spark_connect_server)
+    yield spark_connect_server, path
+    shared_servers.withdraw(spark_connect_server)
 
 
 @pytest.fixture

@@ -101,16 +101,6 @@ def workers(marker: Path) -> set[int]:
     return {int(p.name.split("-")[1]) for p in marker.glob("worker-*")}
 
 
-@pytest.fixture(scope="module")
-def published(spark_connect_server):
-    """The session's warm server, offered to other processes the way `pipeloom serve` does."""
-    from engine.backends import shared_servers
-
-    path = shared_servers.publish(spark_connect_server)
-    yield spark_connect_server, path
-    shared_servers.withdraw(spark_connect_server)
-
-
 @pytest.mark.slow
 def test_kill_9_during_a_spark_step_leaves_no_server_zygote_step_or_worker(tmp_path, cleanup_pids):
     project, marker = spark_project(tmp_path, KILL_PIPELINE)
