@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import Background, write_project
+from faultkit import Background, write_project
 
 SCRIPTS = """\
 pipeloom: 1

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 
 import pytest
-from conftest import pipeloom, write_project
+from faultkit import pipeloom, write_project
 
 MB = 1024 * 1024
 PIPELINE = """\

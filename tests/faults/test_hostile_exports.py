@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import pipeloom
+from faultkit import pipeloom
 
 # file names cannot hold a "/": they reach the canary folder through $CANARY_DIR
 CODE = "co de $(touch ${{CANARY_DIR}}C1) `x`"

@@ -9,7 +9,7 @@ import sqlite3
 import time
 
 import pytest
-from conftest import Background, marked, pipeloom, survivors, tree, wait_until, write_project
+from faultkit import Background, marked, pipeloom, survivors, tree, wait_until, write_project
 
 PIPELINE = """\
 pipeloom: 1

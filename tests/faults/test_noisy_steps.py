@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 
 import pytest
-from conftest import cli_env, pipeloom, pipeloom_argv, write_project
+from faultkit import cli_env, pipeloom, pipeloom_argv, write_project
 
 from tests.designer.conftest import (  # noqa: F401 - fixtures the designer tests use too
     ScriptedDialogs,

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Background, marked, pipeloom, survivors, tree, wait_until
+from faultkit import Background, marked, pipeloom, survivors, tree, wait_until
 
 pytestmark = pytest.mark.spark
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import pipeloom, write_project
+from faultkit import pipeloom, write_project
 
 PIPELINE = """\
 pipeloom: 1
