@@ -5,6 +5,7 @@ every output holds only its own run's data, dataset versions have no gaps or dup
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -133,3 +134,42 @@ def test_a_cli_run_and_a_designer_run_share_the_warm_server(tmp_path, published,
         assert table.num_rows == 200 and set(table.column("run").to_pylist()) == {run_id}
     assert server.alive()
     controller.close()
+
+
+# a key of its own: `pipeloom serve` starts a server rather than finding the session's one
+SERVED = SPARK.replace(
+    'warm: {type: spark, master: "local[*]"}',
+    'warm: {type: spark, master: "local[2]", conf: {spark.pipeloom.faults: served}}',
+)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_two_cli_runs_while_pipeloom_serve_holds_the_server(tmp_path, cleanup_pids):
+    import pyarrow.parquet as pq
+
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "step.py").write_text(SPARK_STEP)
+    (tmp_path / "pipeline.yaml").write_text(SERVED)
+    serve = Background(tmp_path, "serve", "pipeline.yaml", name="serve")
+    cleanup_pids.add(serve.pid)
+    try:
+        serve.wait_for("Ctrl-C stops them", 300)
+        runs = [Background(tmp_path, "run", "pipeline.yaml", name=f"run{i}") for i in range(2)]
+        codes = [r.wait(300) for r in runs]
+        assert codes == [0, 0], [r.output()[-2000:] for r in runs]
+        for run in runs:
+            assert f"of `pipeloom serve` (process {serve.pid})" in _step_log(tmp_path, run)
+        ids = [r.run_id() for r in runs]
+        check_store(tmp_path, ids, {"made": "make"})
+        for run_id in ids:
+            folder = tmp_path / ".pipeloom" / "datastore" / "runs" / run_id / "make" / "out"
+            assert set(pq.read_table(folder).column("run").to_pylist()) == {run_id}
+        serve.process.send_signal(signal.SIGINT)
+        assert serve.wait(60) == 0, serve.output()
+    finally:
+        serve.stop()
+
+
+def _step_log(project: Path, run: Background) -> str:
+    return (project / ".pipeloom" / "runs" / run.run_id() / "logs" / "make.log").read_text()
