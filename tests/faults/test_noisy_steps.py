@@ -125,7 +125,7 @@ def window(qtbot, tmp_path):
 
 def test_the_designer_survives_the_same_steps(qtbot, window, noisy, tmp_path):
     """The same steps from the designer, with a smaller flood: it draws every live line, which
-    costs Qt ~60 us a line, so 300,000 lines take ~70 s here (docs/reliability.md)."""
+    costs Qt ~50 us a line, so 300,000 lines take 30-70 s (benchmarks/log_flood.py)."""
     from engine.events import Status
 
     source, _result, _run_id = noisy
