@@ -57,7 +57,10 @@ def read_stored_log(path: str | Path, step: str) -> list[Line]:
     lines: list[Line] = []
     last = 0.0
     seconds: dict[str, float] = {}  # strptime once per second of the log, not once per line
-    for raw in data.decode("utf-8", errors="replace").splitlines():
+    # lines end at "\n" only (as the runner wrote them): a step's \r or \f stays in its line
+    for raw in data.decode("utf-8", errors="replace").removesuffix("\n").split("\n"):
+        if not raw:
+            continue
         m = _STORED_LINE.match(raw)
         if m is None:  # not written by the runner: keep it as text of the previous time
             lines.append(Line(last, step, "stdout", raw))

@@ -181,6 +181,61 @@ def _group_alive(pgid: int) -> bool:
 
 def kill_run_leftovers(run_id: str) -> list[int]:
     """Kill processes a dead runner left behind: those with PIPELOOM_RUN_ID=<run_id> (Linux)."""
+    found = _marked(run_id)
+    for pid in found:
+        _signal_quietly(pid, signal.SIGKILL)
+    return found
+
+
+class RunGuard:
+    """A small watcher process that stops a run's step trees when the runner's process dies.
+
+    Step processes run in their own sessions (so a terminal's Ctrl-C reaches only the runner),
+    which also means nothing stops them when the runner is killed with SIGKILL. The guard holds
+    the read end of a pipe only this process writes to: EOF there without a `done` line means
+    the runner died, and the guard kills every watched process group, the descendants of their
+    leaders and every process whose environment carries `PIPELOOM_RUN_ID=<run>` (Linux), which
+    also finds grandchildren that called setsid. Stdlib only, started with `python -I -S`.
+    """
+
+    def __init__(self, run_id: str):
+        self._lock = threading.Lock()
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", __file__, "guard", run_id],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a terminal's Ctrl-C must not stop the guard first
+            close_fds=True,
+        )
+
+    def watch(self, pgid: int) -> None:
+        """Kill process group `pgid` (and its leader's descendants) if the runner dies."""
+        self._send(f"{pgid}\n".encode())
+
+    def close(self) -> None:
+        """The run ended in order: the guard leaves without killing anything."""
+        self._send(b"done\n")
+        with self._lock:
+            if self.process.stdin and not self.process.stdin.closed:
+                self.process.stdin.close()
+        try:
+            self.process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def _send(self, data: bytes) -> None:
+        with self._lock:
+            try:
+                self.process.stdin.write(data)
+                self.process.stdin.flush()
+            except (OSError, ValueError):  # the guard is gone: nothing to tell it
+                pass
+
+
+def _marked(run_id: str) -> list[int]:
+    """Processes whose environment holds PIPELOOM_RUN_ID=<run_id> (Linux; [] elsewhere)."""
     if not sys.platform.startswith("linux"):
         return []
     marker = f"PIPELOOM_RUN_ID={run_id}".encode()
@@ -194,9 +249,64 @@ def kill_run_leftovers(run_id: str) -> list[int]:
                     found.append(int(entry))
         except OSError:
             continue
-    for pid in found:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     return found
+
+
+def _guard(run_id: str) -> int:
+    """The guard process: wait for `done` or EOF; on EOF stop what the run left running."""
+    groups: set[int] = set()
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(0, 4096)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line == b"done":
+                return 0
+            if line.strip().isdigit():
+                groups.add(int(line))
+
+    def found() -> set[int]:
+        pids = set(_marked(run_id))
+        for pgid in groups:
+            pids.update(descendants(pgid))
+            pids.update(group_members(pgid))
+        return pids
+
+    pids = found()
+    for pgid in groups:
+        _signal_all(pgid, set(), signal.SIGTERM)
+    for pid in pids:
+        _signal_quietly(pid, signal.SIGTERM)
+    deadline = time.monotonic() + KILL_GRACE
+    while time.monotonic() < deadline:
+        pids |= found()
+        if not any(alive(p) for p in pids):
+            return 0
+        time.sleep(0.05)
+    for _ in range(3):  # a process forking while we kill: look again after each round
+        pids |= found()
+        for pgid in groups:
+            _signal_all(pgid, set(), signal.SIGKILL)
+        for pid in pids:
+            _signal_quietly(pid, signal.SIGKILL)
+        time.sleep(0.1)
+    return 0
+
+
+def _signal_quietly(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["guard"] and len(sys.argv) == 3:
+        sys.exit(_guard(sys.argv[2]))
+    sys.exit("usage: procs.py guard RUN_ID")

@@ -72,7 +72,8 @@ def _print_new(path: Path, offset: int, step: str | None) -> int:
     except FileNotFoundError:
         return offset
     complete = data[: data.rfind(b"\n") + 1]  # a half-written line waits for the next read
-    for line in complete.decode("utf-8", errors="replace").splitlines():
+    # lines end at "\n" only: a step's \r, \f or \x1c stays inside the line it printed
+    for line in complete.decode("utf-8", errors="replace").split("\n")[:-1]:
         sys.stdout.write(f"[{step}] {line}\n" if step else line + "\n")
     sys.stdout.flush()
     return offset + len(complete)

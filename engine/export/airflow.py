@@ -93,6 +93,11 @@ def _render(value, params):
     return _PARAM_RE.sub(lambda m: str(params[m.group(1)]), value)
 
 
+def squote(value):
+    """A rendered value inside a single-quoted shell word: its own quotes cannot end it."""
+    return str(value).replace("'", "'\\"'\\"'")
+
+
 def _fresh(path):
     """`path` does not exist and its folder does (a step creates its own outputs)."""
     if os.path.isdir(path) and not os.path.islink(path):
@@ -178,7 +183,9 @@ class DagWriter:
         p = self.ctx.pipeline
         title = f"Pipeline {p.name}: {p.description}" if p.description else f"Pipeline {p.name}"
         source = os.path.basename(p.path or p.name)
-        parts = [HEADER.format(title=title.replace('"""', "'''"), source=source)]
+        # backslashes doubled and triple quotes changed: the title stays inside the docstring
+        title = title.replace("\\", "\\\\").replace('"""', "'''")
+        parts = [HEADER.format(title=title, source=source)]
         parts.append(f"STEPS = {_literal(self._step_data())}")
         required = {
             param: f"path of registered dataset {key}"
@@ -241,9 +248,10 @@ class DagWriter:
             "    max_active_runs=1,  # runs share output_dir",
             '    tags=["pipeloom"],',
             f"    params={params_text},",
+            '    user_defined_filters={"squote": squote},',
             ") as dag:",
         ]
-        taken: set[str] = {"dag", "HERE", "STEPS", "REQUIRED_PARAMS"}
+        taken: set[str] = {"dag", "HERE", "STEPS", "REQUIRED_PARAMS", "squote"}
         for step in self.plan.steps:
             self.variables[step.name] = identifier(step.name, taken)
             lines.append("")
@@ -294,7 +302,7 @@ class DagWriter:
             f"the Spark master comes from Airflow connection {conn_id!r}: give it the master "
             f"of compute {compute!r} ({master})",
         )
-        code = f"{{{{ params.code_dir }}}}/{step.code}"
+        code = f"{{{{ params.code_dir }}}}/{_jinja_text(step.code)}"
         conf = dict(step.conf)
         named = {
             "driver_memory": conf.pop("spark.driver.memory", None),
@@ -307,36 +315,48 @@ class DagWriter:
             *self._doc(step),
             f"conn_id={conn_id!r},",
             f"name={step.name!r},",
-            f"application={code + '/' + step.entry!r},",
+            f"application={code + '/' + _jinja_text(step.entry)!r},",
         ]
         if conf:
-            args.append(f"conf={_literal({k: _text(v) for k, v in conf.items()}, 8)},")
+            conf = {k: _jinja_text(_text(v)) for k, v in conf.items()}
+            args.append(f"conf={_literal(conf, 8)},")
         for key in ("py_files", "files", "jars"):
             values = getattr(step, key)
             if values:
-                args.append(f"{key}={','.join(f'{code}/{v}' for v in values)!r},")
+                joined = ",".join(f"{code}/{_jinja_text(v)}" for v in values)
+                args.append(f"{key}={joined!r},")
         for key, value in named.items():
             if value is not None:
                 value = str(value) if "memory" in key else int(value)
                 args.append(f"{key}={value!r},")
-        args.append(f"application_args={_literal([self._word(w) for w in step.arguments], 8)},")
-        env = {"PIPELOOM_STEP_CONTEXT": context_file, **self._helper_path()}
+        words = [self._word(w, template=True) for w in step.arguments]
+        args.append(f"application_args={_literal(words, 8)},")
+        env = {
+            "PIPELOOM_STEP_CONTEXT": self._path(step.context_file, template=True),
+            **self._helper_path(),
+        }
         if step.python:
             env["PYSPARK_PYTHON"] = step.python
         args.append(f"env_vars={_literal(env, 8)},")
         return args
 
     def _bash_args(self, step: StepPlan, context_file: str) -> list[str]:
-        python = shlex.quote(step.python) if step.python else "{{ params.python }}"
+        # quoted for the shell first, then escaped for Jinja: the order keeps both intact
+        python = (
+            _jinja_text(shlex.quote(step.python))
+            if step.python
+            else "'{{ params.python | squote }}'"
+        )
         command = [
             python,
-            shlex.quote(step.entry),
-            *(shlex.quote(self._word(w)) for w in step.arguments),
+            _jinja_text(shlex.quote(step.entry)),
+            *(shlex.quote(self._word(w, template=True, shell=True)) for w in step.arguments),
         ]
         if step.connect:
-            command.insert(0, f"SPARK_REMOTE={shlex.quote(step.connect)}")
-        code = f"{{{{ params.code_dir }}}}/{step.code}"
+            command.insert(0, _jinja_text(f"SPARK_REMOTE={shlex.quote(step.connect)}"))
+        code = f"{{{{ params.code_dir | squote }}}}/{_jinja_text(step.code)}"
         bash = f"cd {shlex.quote(code)} && {' '.join(command)}"
+        context = self._path(step.context_file, template=True)
         # a trailing space keeps Airflow from reading a command ending in .sh as a template file
         if bash.endswith((".sh", ".bash")):
             bash += " "
@@ -344,7 +364,7 @@ class DagWriter:
             f"task_id={step.name!r},",
             *self._doc(step),
             f"bash_command={bash!r},",
-            f"env={_literal({'PIPELOOM_STEP_CONTEXT': context_file, **self._helper_path()}, 8)},",
+            f"env={_literal({'PIPELOOM_STEP_CONTEXT': context, **self._helper_path()}, 8)},",
             "append_env=True,",
         ]
 
@@ -358,25 +378,38 @@ class DagWriter:
             return {}
         return {"PYTHONPATH": f"{{{{ params.code_dir }}}}/{self.plan.helper_dir}"}
 
-    def _path(self, loc: Loc) -> str:
-        return self._word([loc])
+    def _path(self, loc: Loc, template: bool = False) -> str:
+        return self._word([loc], template)
 
-    def _word(self, word: Word) -> str:
+    def _word(self, word: Word, template: bool = False, shell: bool = False) -> str:
+        """A word with its params as `{{ params.X }}`.
+
+        template: for a field Airflow renders with Jinja, literal text is escaped so a `{{` in
+        an argument stays text. shell: inside a single-quoted shell word, each param's value
+        has its single quotes escaped when rendered (a value cannot end the quoting).
+        """
         text = ""
+        lit = _jinja_text if template else str
+        pipe = " | squote" if shell else ""
         for part in word:
             if isinstance(part, str):
-                text += part
+                text += lit(part)
             elif part.root == PARAM:
-                text += f"{{{{ params.{self.param_names[part.rel]} }}}}"
+                text += f"{{{{ params.{self.param_names[part.rel]}{pipe} }}}}"
             elif part.root == LITERAL:
-                text += part.rel
+                text += lit(part.rel)
             elif part.root == DATASET:
-                text += f"{{{{ params.{self.dataset_params[part.rel]} }}}}"
+                text += f"{{{{ params.{self.dataset_params[part.rel]}{pipe} }}}}"
             else:
-                text += f"{{{{ params.{ROOT_PARAMS[part.root]} }}}}"
+                text += f"{{{{ params.{ROOT_PARAMS[part.root]}{pipe} }}}}"
                 if part.rel:
-                    text += "/" + part.rel
+                    text += lit("/" + part.rel)
         return text
+
+
+def _jinja_text(text: str) -> str:
+    """`text` as it must appear in a Jinja template to render as itself."""
+    return re.sub(r"\{(?=[{%#])", '{{ "{" }}', text)
 
 
 def _literal(value: Any, indent: int = 0) -> str:

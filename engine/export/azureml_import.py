@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from engine.export.common import HELPER_DIR, SPARK_PROPERTIES
+from engine.fileformat.parse import MAX_DEPTH, read_text
 from engine.pipeline.graph import generations
 from engine.pipeline.model import (
     Compute,
@@ -62,7 +63,7 @@ def import_azureml(
     """
     source = Path(path).resolve()
     try:
-        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+        doc = _load(source, str(path))
     except yaml.YAMLError as exc:
         raise PipelineError(f"not valid YAML: {exc}", str(path)) from None
     if (
@@ -80,6 +81,40 @@ def import_azureml(
     if warnings is not None:
         warnings.extend(reader.warnings)
     return pipeline
+
+
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load(source: Path, path: str) -> Any:
+    """The YAML document, read with the pipeline loader's limits: at most MAX_BYTES of UTF-8
+    text, MAX_DEPTH levels, no anchors or aliases (an alias bomb expands to billions of
+    values), no object-building tags (the safe loader refuses them)."""
+    text = read_text(source)
+    depth = 0
+    for event in yaml.parse(text, Loader=SafeLoader):
+        if isinstance(event, yaml.AliasEvent | yaml.NodeEvent) and getattr(event, "anchor", None):
+            mark = event.start_mark
+            raise PipelineError(
+                [
+                    Problem(
+                        None,
+                        None,
+                        "error",
+                        "anchors and aliases are not accepted: write the values out",
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
+                ],
+                path,
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise PipelineError(f"nested more than {MAX_DEPTH} levels deep", path)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return yaml.load(text, Loader=SafeLoader)
 
 
 def _is_launcher(path: str) -> bool:
@@ -361,7 +396,10 @@ class _Reader:
         else:
             key = str((self.source_dir / str(conda)).resolve())
             try:
-                spec = yaml.safe_load(Path(key).read_text(encoding="utf-8")) or {}
+                spec = _load(Path(key), str(conda)) or {}
+            except PipelineError as exc:  # too large, an alias bomb, binary: not a conda file
+                self.warn(name, "environment.conda_file", f"cannot read {conda}: {exc}")
+                return None
             except (OSError, yaml.YAMLError) as exc:
                 self.warn(name, "environment.conda_file", f"cannot read {conda}: {exc}")
                 return None

@@ -83,19 +83,19 @@ def render(ctx: ExportContext, plan: LocalPlan) -> str:
         "#!/bin/sh",
         f"# Pipeline {p.name}: exported by Pipeloom from {os.path.basename(p.path or p.name)}.",
     ]
-    if p.description:
-        lines.append(f"# {p.description}")
+    if p.description:  # every line a comment: a newline must not start a command
+        lines += [f"# {line}" for line in p.description.split("\n")]
     lines += [
         "#",
         "# Runs the steps in order with spark-submit and python; stops at the first failure.",
         "# Settings (environment variables; default in brackets):",
-        f"#   PROJECT_DIR    dataset paths are relative to it [{ctx.base_dir}]",
+        f"#   PROJECT_DIR    dataset paths are relative to it [{_one_line(str(ctx.base_dir))}]",
         "#   OUTPUT_DIR     step outputs, input copies and step contexts [<this folder>/outputs]",
         "#   DATASTORE_DIR  where outputs with a destination are published [$OUTPUT_DIR/datastore]",
         "#   SPARK_SUBMIT   [spark-submit]    PYTHON [python3]    PYSPARK_PYTHON [$PYTHON]",
     ]
     for name, (variable, default) in plan.parameters.items():
-        lines.append(f"#   {variable:<14} parameter {name} [{_scalar(default)}]")
+        lines.append(f"#   {variable:<14} parameter {name} [{_one_line(_scalar(default))}]")
     for key, variable in plan.datasets.items():
         lines.append(f"#   {variable:<14} path of registered dataset {key} (required)")
     lines += [
@@ -136,7 +136,7 @@ def _step_block(
     compute = step.node.params.get("compute")
     lines = [f"# -- step {i}/{total}: {step.name} ({kind} on {compute}) --"]
     if step.node.description:
-        lines += [f"# {line}" for line in step.node.description.splitlines()]
+        lines += [f"# {line}" for line in step.node.description.split("\n")]
     lines.append(f"echo {_quote(f'pipeloom: step {i}/{total}: {step.name}')} >&2")
     for source, copy in step.downloads:
         lines.append(f"copy_input {_word([source], plan)} {_word([copy], plan)}")
@@ -249,6 +249,11 @@ def _word(word: Word, plan: LocalPlan) -> str:
     if all(v or _DOUBLE_QUOTE_SAFE_RE.match(t) for v, t in pieces):
         return '"' + "".join(t for _, t in pieces) + '"'
     return "".join(f'"{t}"' if v else _quote(t) for v, t in pieces)
+
+
+def _one_line(text: str) -> str:
+    """`text` for a one-line comment: its newlines shown as \\n."""
+    return text.replace("\n", "\\n")
 
 
 def _quote(text: str) -> str:

@@ -35,7 +35,7 @@ from engine.events import (
 from engine.pipeline.model import Pipeline
 from engine.planning.plan import Plan, PlanOptions, StepPlan, make_plan, project_dir
 from engine.problems import PipelineError
-from engine.procs import StepProcess, kill_run_leftovers
+from engine.procs import RunGuard, StepProcess, kill_run_leftovers
 from engine.running.launch import StepLaunches, discard_downloads
 from engine.running.schedule import Schedule, compute_capacity
 from engine.storage.snapshot import take_snapshot
@@ -106,6 +106,7 @@ class Runner:
         self._outputs: dict[str, dict[str, str]] = {}
         self._threads: list[threading.Thread] = []
         self._launches: StepLaunches | None = None
+        self._guard: RunGuard | None = None  # stops the steps if this process dies
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self.planned = threading.Event()  # set once `plan` is made (or planning failed)
@@ -177,11 +178,16 @@ class Runner:
         self.planned.set()
         for dead in dead_runs:
             plan.datastore.discard_run(dead)
+        for stale in plan.datastore.temp_runs():  # a dead run another command marked first
+            record = self.store.run(stale)
+            if record is None or record.status.finished:
+                plan.datastore.discard_run(stale)
         run_id = self.run_id = new_run_id()
         self._launches = StepLaunches(plan, run_id, self.store, self.project_dir)
         lock = self.store.acquire_run_lock(run_id)
         t0 = time.time()
         try:
+            self._guard = RunGuard(run_id)
             self._prepare_backends(plan)
             run_dir = self.project_dir / ".pipeloom" / "runs" / run_id
             for name in plan.steps:
@@ -376,8 +382,9 @@ class Runner:
                     note("canceled")
                     self._finish_step(name, Status.CANCELED, "canceled")
                 else:
-                    note(f"failed: {e}")
-                    self._finish_step(name, Status.FAILED, str(e))
+                    why = _reason(e)
+                    note(f"failed: {why}")
+                    self._finish_step(name, Status.FAILED, why)
             except Exception as e:  # a bug in a backend: fail the step, keep the run going
                 plan.datastore.discard(self.run_id, name)
                 note(f"failed: internal error {e!r}")
@@ -409,6 +416,7 @@ class Runner:
                 if self._canceled or self._cancel_requested:
                     raise _Canceled()
                 entry.process = process = StepProcess(argv, env, workdir, write_line)
+            self._guard.watch(process.pgid)
             code_ = self._wait(step, process, backend, launch)
             if self._canceled:
                 raise _Canceled()
@@ -529,6 +537,7 @@ class Runner:
         self.store.finish_run(run_id, status)
         self.plan.datastore.discard_run(run_id)
         lock.release()
+        self._guard.close()
         self._close_backends()
         summary = RunSummary(run_id, status, time.time() - t0, self._step_summaries())
         self.summary = summary
@@ -546,6 +555,8 @@ class Runner:
         if self.plan is not None:
             self.plan.datastore.discard_run(run_id)
         lock.release()
+        if self._guard is not None:
+            self._guard.close()
         self._close_backends()
 
     def _close_backends(self) -> None:
@@ -577,6 +588,13 @@ class _Canceled(Exception):
 
 class _StepFailed(Exception):
     pass
+
+
+def _reason(error: Exception) -> str:
+    """What went wrong, without the file/node prefix a PipelineError carries for the CLI."""
+    if isinstance(error, PipelineError):
+        return "; ".join(p.message for p in error.problems)
+    return str(error)
 
 
 def _quietly(fn, *args):

@@ -64,6 +64,13 @@ class Datastore:
         """Remove the temp folder of a whole run (when it ends, or when its runner died)."""
         shutil.rmtree(self.root / "tmp" / run_id, ignore_errors=True)
 
+    def temp_runs(self) -> list[str]:
+        """Runs that have a temp folder (live ones, or dead ones not cleaned up yet)."""
+        try:
+            return [p.name for p in (self.root / "tmp").iterdir() if p.is_dir()]
+        except OSError:
+            return []
+
     def _destination(self, destination: str) -> Path:
         dest = (self.root / destination).resolve()
         if dest == self.root or self.root not in dest.parents:
@@ -87,10 +94,14 @@ class Datastore:
         dest = self._destination(destination)
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp"
-        if source.is_dir():
-            shutil.copytree(source, staging)
-        else:
-            shutil.copy2(source, staging)
+        try:
+            if source.is_dir():
+                shutil.copytree(source, staging)
+            else:
+                shutil.copy2(source, staging)
+        except BaseException:  # a full disk, say: no half copy stays behind
+            _remove(staging)
+            raise
         old = None
         if dest.exists():
             old = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.old"

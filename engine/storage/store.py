@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.events import Status
+from engine.problems import PipelineError
 
 _IN_CHUNK = 500  # fingerprints per `IN (...)` query (SQLite allows 32766 parameters)
 
@@ -152,18 +154,55 @@ class RunStore:
 
     def __init__(self, pipeloom_dir: Path):
         self.dir = Path(pipeloom_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "runs.db"
+        self.moved_aside: Path | None = None  # where a damaged store was put, when it was
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.path, timeout=30.0, check_same_thread=False, isolation_level=None
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            self._db.executescript(SCHEMA)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self._db = self._open()
+            except _Damaged as damage:
+                self.moved_aside = _move_aside(self.path)
+                print(
+                    f"pipeloom: the run store {self.path} was damaged ({damage}); moved it to "
+                    f"{self.moved_aside.name} (its runs and datasets stay there) and started a "
+                    "new one",
+                    file=sys.stderr,
+                )
+                self._db = self._open()
+        except (sqlite3.Error, _Damaged) as e:
+            why = "" if os.access(self.dir, os.W_OK) else f" ({self.dir} is not writable)"
+            raise PipelineError(f"the run store {self.path} cannot be used: {e}{why}") from None
+        except OSError as e:
+            raise PipelineError(
+                f"the run store folder {self.dir} cannot be used: {e.strerror or e}"
+            ) from None
+
+    def _open(self) -> sqlite3.Connection:
+        """A connection to a store that passed SQLite's quick check; raises _Damaged if not."""
+        db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            problem = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if problem != "ok":
+                raise _Damaged(problem)
+            with self._lock:
+                db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            db.close()
+            if getattr(e, "sqlite_errorcode", None) in (
+                sqlite3.SQLITE_CORRUPT,
+                sqlite3.SQLITE_NOTADB,
+            ):
+                raise _Damaged(str(e)) from None
+            raise
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     @classmethod
     def for_pipeline(cls, pipeline_path: str | Path) -> RunStore:
@@ -410,6 +449,25 @@ class RunStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+
+class _Damaged(Exception):
+    """The store file is not an intact SQLite database."""
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged store (and its WAL files) to a name nothing uses; never overwrite."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while any(Path(f"{target}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    for suffix in ("-wal", "-shm", ""):  # the database last: a crash leaves it in place
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.rename(source, f"{target}{suffix}")
+    return target
 
 
 class _Rows(list):

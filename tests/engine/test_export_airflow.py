@@ -89,9 +89,10 @@ def test_titanic_dag_loads_in_airflow_with_its_tasks(tmp_path: Path, airflow_pyt
     assert (prep["pre_execute"], prep["post_execute"]) == ("prepare_step", "publish_outputs")
 
     assert train["operator"] == "BashOperator" and train["upstream"] == ["dataprep"]
-    assert train["bash_command"].startswith("cd '{{ params.code_dir }}/code' && ")
+    assert train["bash_command"].startswith("cd '{{ params.code_dir | squote }}/code' && ")
     assert (
-        "train.py '{{ params.output_dir }}/.work/train/inputs/step2_input'" in train["bash_command"]
+        "train.py '{{ params.output_dir | squote }}/.work/train/inputs/step2_input'"
+        in train["bash_command"]
     )
     assert train["env"] == {"PIPELOOM_STEP_CONTEXT": "{{ params.output_dir }}/.contexts/train.json"}
     # no destination, but a download input: post_execute removes its private copy
@@ -166,7 +167,7 @@ def test_registered_dataset_becomes_a_required_dag_param(tmp_path: Path, airflow
     dag = loaded["dags"]["fan"]
     assert dag["params"]["dataset_raw_table"] == ""  # prepare_step refuses to run without it
     split = dag["tasks"]["split"]
-    assert "'{{ params.dataset_raw_table }}'" in split["bash_command"]
+    assert "'{{ params.dataset_raw_table | squote }}'" in split["bash_command"]
     assert "REQUIRED_PARAMS = {'dataset_raw_table': 'path of registered dataset raw_table@2'}" in (
         result.main_file.read_text()
     )
