@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
 
 from designer.canvas.style import colors
 from engine.events import Status
+from engine.problems import PipelineError
 from engine.storage.store import ChildRunRecord, RunRecord, RunStore
 
 RUN_ROLE = Qt.ItemDataRole.UserRole + 1
 HISTORY_LIMIT = 200
+EMPTY_TEXT = "No runs yet. Press F5 to run the pipeline."
 
 
 def format_duration(seconds: float | None) -> str:
@@ -97,8 +99,9 @@ class RunsPanel(QWidget):
         header.setSectionResizeMode(0, header.ResizeMode.Stretch)
         header.setSectionResizeMode(3, header.ResizeMode.ResizeToContents)
         self.runs_tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.empty = QLabel("No runs yet. Press F5 to run the pipeline.", self)
+        self.empty = QLabel(EMPTY_TEXT, self)
         self.empty.setObjectName("emptyState")
+        self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedLayout()
         self.stack.addWidget(self.empty)
@@ -145,7 +148,12 @@ class RunsPanel(QWidget):
         if self._store is None and self.path is not None:
             db = self.path.parent / ".pipeloom" / "runs.db"
             if db.exists():
-                self._store = RunStore(db.parent)
+                try:
+                    self._store = RunStore(db.parent)
+                except PipelineError as e:  # a read-only folder, say: no history, and why
+                    self.empty.setText("; ".join(p.message for p in e.problems))
+                    return None
+                self.empty.setText(EMPTY_TEXT)
         return self._store
 
     def _close_store(self) -> None:

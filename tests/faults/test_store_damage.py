@@ -13,6 +13,12 @@ from pathlib import Path
 import pytest
 from faultkit import pipeloom, write_project
 
+from tests.designer.conftest import (  # noqa: F401 - fixtures the designer tests use too
+    ScriptedDialogs,
+    _clipboard_emptied_at_exit,
+    isolated_settings,
+)
+
 PIPELINE = """\
 pipeloom: 1
 name: store
@@ -146,3 +152,38 @@ def test_a_registered_dataset_whose_files_are_gone_is_named_in_one_line(project)
     no_traceback(reader)
     lines = reader.stderr.strip().splitlines()
     assert len(lines) == 1 and "reg" in lines[0] and "missing" in lines[0], lines
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from designer.mainwindow import MainWindow
+
+    w = MainWindow(dialogs=ScriptedDialogs(), recovery_dir=tmp_path / "recovery")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.document.undo_stack.setClean()
+
+
+def test_the_designer_opens_a_project_whose_store_is_read_only_and_says_why(project, window, qtbot):
+    with read_only(project / ".pipeloom"):
+        assert window.files.open(project / "pipeline.yaml")
+        assert window.runs_panel.runs() == []
+        assert "not writable" in window.runs_panel.empty.text()
+        runs = window.run_commands
+        with qtbot.waitSignal(runs.controller.runEnded, timeout=60_000):
+            window.window_actions.run.trigger()
+        assert runs.last_error is not None and "not writable" in runs.last_error.message
+        assert [a[0] for a in window.dialogs.asked] == ["error"]
+    window.runs_panel.set_pipeline(project / "pipeline.yaml", "store")  # writable again
+    assert len(window.runs_panel.runs()) == 1
+
+
+def test_the_designer_recovers_a_damaged_store(project, window):
+    store = project / ".pipeloom" / "runs.db"
+    damage(store, os.urandom(8192))
+    assert window.files.open(project / "pipeline.yaml")
+    assert window.runs_panel.runs() == []
+    assert len(list(store.parent.glob("runs.db.damaged-*"))) == 1
+    assert integrity(store) == "ok"
