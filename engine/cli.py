@@ -45,6 +45,9 @@ COMMANDS: dict[str, Command] = {
     "runs": Command("engine.cli_runs", "list the runs of a pipeline (or the steps of one run)"),
     "logs": Command("engine.cli_logs", "print the stored output of a run's steps"),
     "datasets": Command("engine.cli_datasets", "list registered dataset versions"),
+    "computes": Command(
+        "engine.cli_computes", "list the computes; --check: reachable, versions, cores, resources"
+    ),
     "export": Command("engine.cli_export", "write the pipeline for Azure ML, Airflow or sh"),
     "import": Command("engine.cli_import", "read an Azure ML v2 pipeline job into a pipeline file"),
 }

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from engine.backends.reachability import is_ray
+
 from .backends.base import StepLaunch
 from .datastore import copy_into
 from .envcheck import check_environment
@@ -50,7 +52,8 @@ class StepLaunches:
         """
         plan, run_id = self.plan, self.run_id
         workdir.mkdir(parents=True, exist_ok=True)
-        python = self.python_for(step)
+        # a cluster's workers install the environment themselves (a Ray runtime environment)
+        python = sys.executable if is_ray(step.compute) else self.python_for(step)
         hasher = Hasher(self.store)
         fresh = Hasher()  # outputs of this run's steps: new files, nothing to find in a cache
         inputs: dict[str, InputInfo] = {}

@@ -11,6 +11,8 @@ import os
 import re
 from typing import Any
 
+from engine.backends.reachability import is_ray
+
 from . import registry
 from .model import Node, OutputPort, Pipeline, valid_name
 from .problems import Problem, Severity
@@ -446,5 +448,10 @@ def _check_compute(c: Checker, name: str, compute) -> None:
                 f"{field}.workers",
                 f"workers must be a whole number of at least 1, not {_describe(workers)}",
             )
-        if compute.master is not None:
-            c.warning(None, f"{field}.master", "master is a spark setting; ignored for cpu-pool")
+        if compute.master is not None and not is_ray(compute):
+            c.error(
+                None,
+                f"{field}.master",
+                f"{_describe(compute.master)} is not a Ray address: a cpu-pool runs on this "
+                "machine without master, or on a Ray cluster with master: ray://HOST:10001",
+            )

@@ -17,12 +17,17 @@ from .base import Backend
 _BACKENDS = {
     "cpu": ("engine.backends.cpu", "CpuBackend"),
     "spark": ("engine.backends.spark", "SparkBackend"),
+    "ray": ("engine.backends.ray", "RayBackend"),
 }
 
 
 def backend_name(compute: Compute, node: Node) -> str:
     """The backend that runs `node` on `compute`."""
-    return "spark" if compute.type == "spark" else "cpu"
+    from engine.backends.reachability import is_ray
+
+    if compute.type == "spark":
+        return "spark"
+    return "ray" if is_ray(compute) else "cpu"
 
 
 def create_backend(name: str) -> Backend:

@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.backends.reachability import require_reachable
+
 from .. import java as java_finder
 from ..model import Compute
 from ..problems import PipelineError
@@ -124,6 +126,8 @@ class SparkBackend:
     # -- steps -----------------------------------------------------------------------------
 
     def command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
+        if master_of(launch.compute).startswith("spark://"):  # else Spark retries for minutes
+            require_reachable(launch.compute)
         mode = self._mode(launch, log)
         if mode == "submit":
             submit = submit_command(launch, log)
