@@ -67,7 +67,8 @@ def timed_run(path: Path, pool: BackendPool) -> float:
     runner.store.close()
     failed = [s.step for s in summary.steps if not s.status.succeeded]
     if failed:
-        raise SystemExit(f"{path.name}: steps failed: {failed} (see {runner.project_dir})")
+        log = runner.log_paths[failed[0]].read_text(errors="replace")[-3000:]
+        raise SystemExit(f"{path.name}: steps failed: {failed}:\n{log}")
     return elapsed
 
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.compute_check import ConnectionTester
 from designer.document import Document
 from designer.inspector_fields import FieldContext, format_scalar, parse_scalar
 from designer.inspector_lists import ListField
@@ -171,6 +172,10 @@ class SectionTable(QWidget):
         column.setSpacing(4)
         column.addWidget(self.table)
         column.addLayout(buttons)
+        self.tester: ConnectionTester | None = None
+        if section == "computes":
+            self.tester = ConnectionTester(lambda: list(self.entries().values()), self)
+            column.addWidget(self.tester)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(12)

@@ -12,10 +12,11 @@ import re
 from typing import Any
 
 from engine.backends.reachability import is_ray
+from engine.backends.shared_storage import datastore_path, unshared_datastore
 
 from . import registry
 from .model import Node, OutputPort, Pipeline, valid_name
-from .problems import Problem, Severity
+from .problems import PipelineError, Problem, Severity
 
 DATASET_REF_RE = re.compile(r"^dataset:([A-Za-z_][A-Za-z0-9_\-]*)(?:@([A-Za-z0-9_.\-]+))?$")
 URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -358,6 +359,14 @@ def check_pipeline_sections(c: Checker) -> None:
     p = c.pipeline
     if p.datastore is not None and (not isinstance(p.datastore, str) or not p.datastore.strip()):
         c.error(None, "datastore", "datastore must be a folder path")
+    elif p.datastore is not None:
+        try:
+            datastore_path(p.datastore)
+        except PipelineError as e:
+            c.error(None, "datastore", str(e.problems[0].message))
+    unshared = unshared_datastore(p, c.base_dir)
+    if unshared:
+        c.warning(None, "datastore", unshared)
     for name, compute in p.computes.items():
         _check_compute(c, name, compute)
     for name, env in p.environments.items():

@@ -125,7 +125,9 @@ class Gateway:
                 if closed:
                     send({"exit": code})
                     return
-                done, _ = ray.wait([ref], timeout=0)
+                if items:
+                    continue
+                done, _ = ray.wait([ref], timeout=0)  # quiet: is the task still there?
                 if done:  # ended without closing its stream: it raised or its worker died
                     ray.get(ref)
                     send({"exit": 0})

@@ -130,6 +130,7 @@ def run_step(
         with pipe:
             for raw in iter(pipe.readline, b""):
                 lines.put((stream, raw.decode("utf-8", errors="replace").rstrip("\r\n")))
+        lines.put(None)  # this stream ended
 
     readers = [
         threading.Thread(target=read, args=(proc.stdout, "stdout"), daemon=True),
@@ -137,27 +138,41 @@ def run_step(
     ]
     for t in readers:
         t.start()
+    ended = 0
 
-    def drain() -> list:
-        items = []
-        while True:
+    def gather(wait: float) -> list:
+        """Lines that arrived within `wait` seconds of the first one (or of now)."""
+        nonlocal ended
+        items: list = []
+        deadline = time.monotonic() + wait
+        while ended < len(readers):
             try:
-                items.append(lines.get_nowait())
+                item = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                return items
+                break
+            if item is None:
+                ended += 1
+            else:
+                items.append(item)
+        return items
 
     try:
-        while proc.poll() is None or any(t.is_alive() for t in readers):
-            time.sleep(BATCH_SECONDS)
-            items = drain()
+        exited_at = None
+        while ended < len(readers):
+            items = gather(BATCH_SECONDS)
             if items:
                 hub.push.remote(key, items)
+            if exited_at is None and proc.poll() is not None:
+                exited_at = time.monotonic()
+            elif exited_at is not None and time.monotonic() - exited_at > KILL_GRACE:
+                _kill_group(proc)  # what it left running holds the pipes open
+                break
         code_ = proc.wait()
-        hub.push.remote(key, drain(), code_, True)
+        hub.push.remote(key, [], code_, True)
         return code_
     except BaseException:  # ray.cancel raises KeyboardInterrupt here: stop the whole step
         _kill_group(proc)
-        hub.push.remote(key, [*drain(), ("stderr", "canceled on the Ray cluster")], -15, True)
+        hub.push.remote(key, [("stderr", "canceled on the Ray cluster")], -15, True)
         raise
     finally:
         _remove(workdir)

@@ -160,7 +160,7 @@ def fan_project(tmp_path: Path, address: str, seconds: dict[str, float]) -> Path
 def test_independent_steps_run_at_once_on_both_nodes(tmp_path, ray_cluster, pool):
     path = fan_project(tmp_path, ray_cluster.address, {"a": 3, "b": 3})
     statuses, summary, lines = run(path, pool)
-    assert statuses == {"a": Status.COMPLETED, "b": Status.COMPLETED}
+    assert statuses == {"a": Status.COMPLETED, "b": Status.COMPLETED}, text_of(lines, "a")
     streams = {(x.stream, x.text) for x in lines if x.step == "a"}
     assert ("stderr", "a warning") in streams and ("stdout", "ended") in streams
     runs = tmp_path / ".pipeloom" / "datastore" / "runs" / summary.run_id
