@@ -87,7 +87,8 @@ SECTIONS: dict[str, tuple[str, type, tuple[Column, ...]]] = {
             Column(
                 "master",
                 "Master",
-                "Spark master: local[*], spark://HOST:7077, yarn, k8s://…, sc://HOST:15002",
+                "Spark master: local[*], spark://HOST:7077, yarn, k8s://…, sc://HOST:15002; "
+                "cpu-pool: empty (this machine) or ray://HOST:10001 (a Ray cluster)",
             ),
             Column("workers", "Workers", "cpu-pool: how many scripts run at once."),
             Column(

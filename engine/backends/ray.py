@@ -26,6 +26,7 @@ import threading
 from pathlib import Path
 
 from engine.backends.base import BackendError, LogFn, ProgressSource, StepLaunch, StepToRun
+from engine.backends.ray_gateway import HELPER_FILES
 from engine.backends.reachability import ComputeUnreachable, require_reachable
 from engine.envcheck import requirements
 from engine.model import Compute
@@ -33,8 +34,11 @@ from engine.stepcontext import ENV_VAR
 
 ATTACH = str(Path(__file__).with_name("ray_attach.py"))
 ENGINE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
-READY_TIMEOUT = 25.0  # seconds a gateway may take to connect; a run fails within 30 s
+# seconds a gateway may take to connect and start its hub actor; the address was probed
+# first, so an unreachable cluster fails in seconds and this only bounds a slow one
+READY_TIMEOUT = 120.0
 SHIPPED_VARS = ("PYTHONUNBUFFERED", "PIPELOOM_RUN_ID", "PIPELOOM_STEP")
+DASHBOARD_SCHEMES = ("http://", "https://")  # a Ray dashboard: steps run as Ray jobs
 
 
 class RayUnavailable(BackendError):
@@ -119,13 +123,15 @@ class RayBackend:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._gateways: dict[str, RayGateway] = {}
+        self._modules: Path | None = None  # the folders a Ray job ships (dashboard addresses)
 
     def prepare(self, steps: list[StepToRun], computes: dict[str, Compute]) -> None:
         """Start connecting to every Ray cluster the run uses, in the background."""
         if importlib.util.find_spec("ray") is None:
             return  # command() says what to install
         for step in steps:
-            self._gateway(step.compute, start_only=True)
+            if not str(step.compute.master).startswith(DASHBOARD_SCHEMES):
+                self._gateway(step.compute, start_only=True)
 
     def _gateway(self, compute: Compute, start_only: bool = False) -> RayGateway:
         with self._lock:
@@ -147,6 +153,8 @@ class RayBackend:
             require_reachable(launch.compute)
         except ComputeUnreachable as e:
             raise RayUnavailable(str(e)) from None
+        if str(launch.compute.master).startswith(DASHBOARD_SCHEMES):
+            return self._job_command(launch, log)
         gateway = self._gateway(launch.compute)
         gateway.wait_ready()
         request = {
@@ -165,6 +173,47 @@ class RayBackend:
         log(f"on the Ray cluster {gateway.address}")
         env = {k: v for k, v in launch.env.items() if k != ENV_VAR}
         return [sys.executable, "-u", ATTACH, gateway.socket, str(request_file)], env
+
+    def _job_command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
+        """A dashboard address: the step is one Ray job (see engine.backends.ray_job)."""
+        address = str(launch.compute.master)
+        request = {
+            "run": launch.run_id,
+            "step": launch.step,
+            "where": f"compute {launch.compute.name!r} ({address})",
+            "address": address,
+            "code_dir": str(launch.code_dir),
+            "py_modules": self._job_modules(),
+            "entry": launch.entry.relative_to(launch.code_dir).as_posix(),
+            "args": launch.args,
+            "env": {k: launch.env[k] for k in SHIPPED_VARS if k in launch.env},
+            "context": launch.context_file.read_text(encoding="utf-8"),
+            "runtime_env": self._runtime_env(launch, log),
+        }
+        request_file = launch.workdir / "ray-request.json"
+        request_file.write_text(json.dumps(request), encoding="utf-8")
+        log(f"as a job on the Ray cluster {address}")
+        env = {k: v for k, v in launch.env.items() if k != ENV_VAR}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (ENGINE_PARENT, env.get("PYTHONPATH")) if p)
+        return [sys.executable, "-u", "-m", "engine.backends.ray_job", str(request_file)], env
+
+    def _job_modules(self) -> list[str]:
+        """Folders shipped with every job: the step helper and the boot module."""
+        from engine.backends.ray_job import BOOT_MODULE, BOOT_SOURCE
+
+        with self._lock:
+            if self._modules is None:
+                root = Path(tempfile.mkdtemp(prefix="pipeloom-ray-modules-"))
+                helper = root / "engine"
+                helper.mkdir()
+                for name in HELPER_FILES:
+                    shutil.copyfile(Path(ENGINE_PARENT) / "engine" / name, helper / name)
+                boot = root / BOOT_MODULE
+                boot.mkdir()
+                (boot / "__init__.py").write_text("", encoding="utf-8")
+                (boot / "__main__.py").write_text(BOOT_SOURCE, encoding="utf-8")
+                self._modules = root
+            return [str(self._modules / "engine"), str(self._modules / BOOT_MODULE)]
 
     def _runtime_env(self, launch: StepLaunch, log: LogFn) -> dict | None:
         env = launch.environment
@@ -191,3 +240,6 @@ class RayBackend:
             gateways, self._gateways = list(self._gateways.values()), {}
         for gateway in gateways:
             gateway.stop()
+        if self._modules is not None:
+            shutil.rmtree(self._modules, ignore_errors=True)
+            self._modules = None

@@ -14,6 +14,7 @@ submitting a task to a connected client takes milliseconds (see docs/clusters.md
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -21,6 +22,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from engine.stepcontext import ENV_VAR
 HELPER_FILES = ("__init__.py", "step.py", "stepcontext.py")  # `from engine.step import ...`
 TAKE_WAIT = 0.25  # seconds the gateway waits on the hub for new lines
 CANCEL_GRACE = 3.0  # seconds between a polite and a forced ray.cancel
+CONNECT_DEADLINE = 90.0  # seconds of connection attempts (the owner waits READY_TIMEOUT)
 
 
 def _zip_folder(folder: Path, prefix: str = "") -> bytes:
@@ -63,8 +66,20 @@ class Gateway:
         self._packages: dict[str, tuple[str, list]] = {}
         self.lost: str | None = None
         target = ray_client_target(address)
-        probe_tcp(target, RAY_CONNECT_TIMEOUT)
-        ray.init(target, logging_level="ERROR", log_to_driver=False)
+        deadline = time.monotonic() + CONNECT_DEADLINE
+        while True:
+            probe_tcp(target, RAY_CONNECT_TIMEOUT)  # nobody there: fail now, do not retry
+            try:
+                ray.init(target, logging_level="ERROR", log_to_driver=False)
+                break
+            except Exception:
+                # a busy head may not start its per-client server in time ("Initialization
+                # failure from server"): the next attempt usually finds it warm
+                if time.monotonic() > deadline:
+                    raise
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+                time.sleep(1.0)
         self.hub = ray.remote(num_cpus=0)(ray_remote.LineHub).remote()
         ray.get(self.hub.ping.remote(), timeout=60)
         self.task = ray.remote(ray_remote.run_step)
@@ -175,8 +190,6 @@ def _watch_hangup(conn: socket.socket, gone: threading.Event) -> None:
 
 
 def _now() -> float:
-    import time
-
     return time.monotonic()
 
 

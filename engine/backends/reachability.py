@@ -273,9 +273,23 @@ def _check_ray_dashboard(address: str, report: ComputeReport) -> None:
     except (OSError, ValueError) as e:
         raise ConnectionError(f"no Ray dashboard answers at {url} ({e})") from None
     report.facts["version"] = version.get("ray_version")
-    report.detail = (
-        f"Ray {version.get('ray_version', '?')} dashboard; steps need the client address "
-        "ray://HOST:10001 as the master"
+    resources: dict[str, float] = {}
+    try:
+        url = address.rstrip("/") + "/api/v0/nodes?limit=1000&detail=true"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            nodes = json.load(response)["data"]["result"]["result"]
+        for node in nodes:
+            if node.get("state") == "ALIVE":
+                for key, value in (node.get("resources_total") or {}).items():
+                    if not key.startswith("node:"):
+                        resources[key] = resources.get(key, 0) + value
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if "object_store_memory" not in resources and "objectStoreMemory" in resources:
+        resources["object_store_memory"] = resources.pop("objectStoreMemory")
+    report.facts["resources"] = resources
+    report.detail = f"Ray {version.get('ray_version', '?')} (dashboard: steps run as Ray jobs)" + (
+        ": " + _ray_summary(resources) if resources else ""
     )
 
 

@@ -56,8 +56,9 @@ class Nodes:
     workdir: Path = Path()
 
     def stop(self) -> None:
+        head_gone = bool(self.procs) and self.procs[0].poll() is not None
         for proc in reversed(self.procs):
-            stop_pid(proc)
+            stop_pid(proc, grace=3.0 if head_gone else 40.0)  # orphans only wait to drain
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -142,7 +143,7 @@ with open(os.path.join(out, "pid"), "w") as f:
     f.write(str(os.getpid()))
 time.sleep(seconds)
 with open(os.path.join(out, "times.json"), "w") as f:
-    json.dump({"node": os.environ["PIPELOOM_RAY_NODE"], "start": started,
+    json.dump({"node": os.environ.get("PIPELOOM_RAY_NODE", "job"), "start": started,
                "end": time.time()}, f)
 print("ended", flush=True)
 """
@@ -208,3 +209,65 @@ def test_an_unreachable_ray_cluster_fails_the_run_naming_compute_and_address(tmp
     out = done.stdout + done.stderr
     assert f"compute 'ray': cannot reach {address}" in out
     assert "Traceback" not in out
+
+
+def test_computes_check_reports_the_ray_clusters_resources(tmp_path, ray_cluster):
+    path = fan_project(tmp_path, ray_cluster.address, {"a": 0})
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "computes", str(path), "--check", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [report] = json.loads(done.stdout)
+    assert report["reachable"] and report["kind"] == "Ray cluster"
+    assert report["facts"]["resources"]["CPU"] == 2  # one per node
+    assert report["facts"]["resources"]["second_node"] == 1
+    assert "2 CPU" in report["detail"]
+
+
+def test_a_dashboard_address_runs_the_step_as_a_ray_job(tmp_path, ray_cluster, pool):
+    path = fan_project(tmp_path, ray_cluster.dashboard, {"a": 0})
+    statuses, summary, lines = run(path, pool)
+    log = text_of(lines, "a")
+    assert statuses == {"a": Status.COMPLETED}, log
+    assert f"as a job on the Ray cluster {ray_cluster.dashboard}" in log
+    assert "started" in log and "ended" in log
+    out = tmp_path / ".pipeloom" / "datastore" / "runs" / summary.run_id / "a" / "out"
+    assert json.loads((out / "times.json").read_text())["node"]
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "computes", str(path), "--check", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    [report] = json.loads(done.stdout)
+    assert report["reachable"] and report["facts"]["resources"].get("CPU") == 2, report
+
+
+def test_a_lost_cluster_fails_the_running_step_with_a_clear_message(tmp_path, ray_cluster, pool):
+    """Last in the module: it stops the cluster's head under a running step."""
+    path = fan_project(tmp_path, ray_cluster.address, {"slow": 300})
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(out=run(path, pool)))
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / ".pipeloom" / "datastore").rglob("pid")):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    [pid_file] = (tmp_path / ".pipeloom" / "datastore").rglob("pid")
+    while not pid_file.read_text():
+        time.sleep(0.1)
+    step_pid = int(pid_file.read_text())
+    os.killpg(ray_cluster.procs[0].pid, signal.SIGKILL)  # the head node, all of it, at once
+    try:
+        thread.join(120)
+        assert not thread.is_alive()
+    finally:
+        if alive(step_pid):  # its node's Ray may be gone before it could stop it
+            os.kill(step_pid, signal.SIGKILL)
+    statuses, _summary, lines = result["out"]
+    assert statuses == {"slow": Status.FAILED}
+    assert f"lost the Ray cluster at {ray_cluster.address}" in text_of(lines, "slow")
