@@ -39,6 +39,7 @@ class ConnectionTester(QWidget):
         self.result.setObjectName("connectionResult")
         self.result.setTextFormat(Qt.TextFormat.RichText)
         self.result.setWordWrap(True)
+        self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reports: list[ComputeReport] = []
         row = QHBoxLayout()
@@ -48,6 +49,7 @@ class ConnectionTester(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.result)
+        layout.addStretch(1)
 
     @property
     def running(self) -> bool:

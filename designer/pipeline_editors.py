@@ -173,14 +173,14 @@ class SectionTable(QWidget):
         column.setSpacing(4)
         column.addWidget(self.table)
         column.addLayout(buttons)
-        self.tester: ConnectionTester | None = None
-        if section == "computes":
-            self.tester = ConnectionTester(lambda: list(self.entries().values()), self)
-            column.addWidget(self.tester)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(12)
         layout.addLayout(column, 3)
+        self.tester: ConnectionTester | None = None
+        if section == "computes":  # beside the table: contact every compute
+            self.tester = ConnectionTester(lambda: list(self.entries().values()), self)
+            layout.addWidget(self.tester, 2)
         self.pip_editor: ListField | None = None
         if section == "environments":
             self.pip_editor = self._pip_editor()
