@@ -209,3 +209,26 @@ def test_spark_step_runs_with_java_from_pypi(tmp_path):
     done = cli("run", str(path), env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sum=499500" in done.stdout
+
+
+def test_an_sc_step_reads_its_token_from_token_env_and_never_stores_it(
+    tmp_path, spark_connect_server, monkeypatch
+):
+    server = spark_connect_server
+    script = CONNECT_STEP.replace(
+        'print("executor.memory=" + spark.conf.get("spark.executor.memory"))\n', ""
+    )
+    path = project(tmp_path, script, master=f"sc://localhost:{server.port}", backend="auto")
+    path.write_text(
+        path.read_text().replace("conf: {}}", "conf: {}, token_env: PIPELOOM_TEST_TOKEN}")
+    )
+    monkeypatch.setenv("PIPELOOM_TEST_TOKEN", server.token)
+    status, log = run(path)
+    assert status == Status.COMPLETED, log
+    assert "sum=499500" in log
+    stored = [p for p in (tmp_path / ".pipeloom").rglob("*") if p.is_file()]
+    assert stored and not [p for p in stored if server.token.encode() in p.read_bytes()]
+    assert server.token not in log
+    monkeypatch.delenv("PIPELOOM_TEST_TOKEN")
+    status, log = run(path)
+    assert status == Status.FAILED and "PIPELOOM_TEST_TOKEN" in log
