@@ -79,6 +79,11 @@ class RayCluster(Nodes):
             return []
         return [t for t in json.loads(out.stdout) if t.get("name", "").endswith("run_step")]
 
+    def jobs(self) -> list[dict]:
+        """Ray jobs and their status (the Jobs API behind `ray list jobs`)."""
+        with urllib.request.urlopen(f"{self.dashboard}/api/jobs/", timeout=30) as r:
+            return json.load(r)
+
 
 def ray_env() -> dict[str, str]:
     env = dict(os.environ)

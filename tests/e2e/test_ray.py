@@ -195,6 +195,37 @@ def test_cancel_stops_the_remote_step(tmp_path, ray_cluster, pool):
     assert ray_cluster.running_tasks() == []
 
 
+def test_cancel_stops_the_ray_job_of_a_dashboard_address(tmp_path, ray_cluster, pool):
+    path = fan_project(tmp_path, ray_cluster.dashboard, {"slow": 300})
+    box: list[Runner] = []
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(out=run(path, pool, box)))
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / ".pipeloom" / "datastore").rglob("pid")):
+        assert time.monotonic() < deadline and thread.is_alive()
+        time.sleep(0.2)
+    mine = [j for j in ray_cluster.jobs() if "-slow-" in (j.get("submission_id") or "")]
+    assert [j["status"] for j in mine] == ["RUNNING"]
+    [pid_file] = (tmp_path / ".pipeloom" / "datastore").rglob("pid")
+    while not pid_file.read_text():
+        time.sleep(0.1)
+    step_pid = int(pid_file.read_text())
+    box[0].cancel()
+    thread.join(60)
+    assert result["out"][0] == {"slow": Status.CANCELED}
+    deadline = time.monotonic() + 30  # a bound for the check, not the cancel's speed
+    while time.monotonic() < deadline:
+        states = {j["submission_id"]: j["status"] for j in ray_cluster.jobs()}
+        if states[mine[0]["submission_id"]] == "STOPPED":
+            break
+        time.sleep(0.5)
+    assert states[mine[0]["submission_id"]] == "STOPPED"
+    while alive(step_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(step_pid)
+
+
 def test_an_unreachable_ray_cluster_fails_the_run_naming_compute_and_address(tmp_path):
     address = f"ray://127.0.0.1:{free_port()}"  # nothing listens there
     path = fan_project(tmp_path, address, {"a": 0})
