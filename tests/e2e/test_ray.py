@@ -63,9 +63,9 @@ def on_ray(project: Path, compute: str, address: str) -> Path:
     return path
 
 
-def run(path: Path, pool: BackendPool, runner_box: list | None = None):
+def run(path: Path, pool: BackendPool, runner_box: list | None = None, lines=None):
     runner = Runner(yamlio.load(str(path)), backends=pool, keep_warm=True)
-    lines: list[LogLine] = []
+    lines: list[LogLine] = [] if lines is None else lines
     runner.subscribe(lambda e: lines.append(e) if isinstance(e, LogLine) else None)
     if runner_box is not None:
         runner_box.append(runner)
@@ -174,7 +174,8 @@ def test_cancel_stops_the_remote_step(tmp_path, ray_cluster, pool):
     path = fan_project(tmp_path, ray_cluster.address, {"slow": 300})
     box: list[Runner] = []
     result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(out=run(path, pool, box)))
+    live: list[LogLine] = []
+    thread = threading.Thread(target=lambda: result.update(out=run(path, pool, box, live)))
     thread.start()
     pid = None
     deadline = time.monotonic() + 120
@@ -184,6 +185,9 @@ def test_cancel_stops_the_remote_step(tmp_path, ray_cluster, pool):
         time.sleep(0.2)
     assert pid is not None and alive(pid)
     assert ray_cluster.running_tasks()
+    while not any(x.text.startswith("started") for x in list(live)):  # output arrives live
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     box[0].cancel()
     thread.join(60)
     statuses, _summary, _lines = result["out"]
