@@ -10,6 +10,8 @@ import os
 import re
 from collections import deque
 
+from engine.backends.reachability import is_ray
+
 from .model import Compute
 from .plan import StepPlan
 
@@ -19,7 +21,7 @@ LOCAL_MASTER_RE = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
 def compute_capacity(compute: Compute) -> int:
     """How many steps may run at once on a compute."""
     if compute.type == "cpu-pool":
-        if compute.master:  # a Ray cluster: it queues what its CPUs cannot run yet
+        if is_ray(compute):  # a Ray cluster: it queues what its CPUs cannot run yet
             return max(1, compute.workers or 8)
         return max(1, compute.workers or os.cpu_count() or 1)
     m = LOCAL_MASTER_RE.match(compute.master or "local[*]")

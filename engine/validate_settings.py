@@ -458,9 +458,9 @@ def _check_compute(c: Checker, name: str, compute) -> None:
                 f"workers must be a whole number of at least 1, not {_describe(workers)}",
             )
         if compute.master is not None and not is_ray(compute):
-            c.error(
+            c.warning(  # older files may have one: they keep running on this machine
                 None,
                 f"{field}.master",
-                f"{_describe(compute.master)} is not a Ray address: a cpu-pool runs on this "
-                "machine without master, or on a Ray cluster with master: ray://HOST:10001",
+                f"{_describe(compute.master)} is not a Ray address, so it is ignored and the "
+                "steps run on this machine; a Ray cluster is master: ray://HOST:10001",
             )

@@ -3,6 +3,7 @@ remote computes, file:// datastores, address parsing, the backend chosen per com
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,13 @@ def test_a_ray_compute_loads_saves_and_picks_the_ray_backend(tmp_path):
     assert "master: ray://head.example:10001" in yamlio.dumps(p)
 
 
-def test_a_cpu_pool_master_that_is_not_ray_is_an_error(tmp_path):
-    p = load(tmp_path, "spark://h:7077")
-    [problem] = [x for x in validate(p, str(tmp_path)) if x.is_error]
-    assert problem.field == "computes.rc.master" and "not a Ray address" in problem.message
+def test_a_cpu_pool_master_that_is_not_ray_is_ignored_with_a_warning(tmp_path):
+    p = load(tmp_path, "local[*]")  # older files: master meant nothing for a cpu-pool
+    [problem] = validate(p, str(tmp_path))
+    assert problem.severity == "warning" and problem.field == "computes.rc.master"
+    assert "not a Ray address, so it is ignored" in problem.message
+    assert backend_name(p.computes["rc"], p.nodes["a"]) == "cpu"
+    assert compute_capacity(p.computes["rc"]) == (os.cpu_count() or 1)
 
 
 def test_a_remote_compute_with_a_local_datastore_is_warned(tmp_path):
