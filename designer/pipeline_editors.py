@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.compute_check import ConnectionTester
 from designer.document import Document
 from designer.env_builds import EnvironmentBuildPanel, EnvironmentStates
 from designer.inspector_fields import FieldContext, format_scalar, parse_scalar
@@ -92,7 +93,8 @@ SECTIONS: dict[str, tuple[str, type, tuple[Column, ...]]] = {
             Column(
                 "master",
                 "Master",
-                "Spark master: local[*], spark://HOST:7077, yarn, k8s://…, sc://HOST:15002",
+                "Spark master: local[*], spark://HOST:7077, yarn, k8s://…, sc://HOST:15002; "
+                "cpu-pool: empty (this machine) or ray://HOST:10001 (a Ray cluster)",
             ),
             Column("workers", "Workers", "cpu-pool: how many scripts run at once."),
             Column(
@@ -186,6 +188,10 @@ class SectionTable(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(12)
         layout.addLayout(column, 3)
+        self.tester: ConnectionTester | None = None
+        if section == "computes":  # beside the table: contact every compute
+            self.tester = ConnectionTester(lambda: list(self.entries().values()), self)
+            layout.addWidget(self.tester, 2)
         self.pip_editor: ListField | None = None
         self.build_panel: EnvironmentBuildPanel | None = None
         if section == "environments":

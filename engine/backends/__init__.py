@@ -17,12 +17,17 @@ from engine.pipeline.model import Compute, Node
 _BACKENDS = {
     "cpu": ("engine.backends.cpu", "CpuBackend"),
     "spark": ("engine.backends.spark", "SparkBackend"),
+    "ray": ("engine.backends.ray", "RayBackend"),
 }
 
 
 def backend_name(compute: Compute, node: Node) -> str:
     """The backend that runs `node` on `compute`."""
-    return "spark" if compute.type == "spark" else "cpu"
+    from engine.pipeline.computes import is_ray
+
+    if compute.type == "spark":
+        return "spark"
+    return "ray" if is_ray(compute) else "cpu"
 
 
 def create_backend(name: str) -> Backend:

@@ -16,6 +16,7 @@ from engine import java as java_finder
 from engine.backends.base import BackendError, LogFn, ProgressSource, StepLaunch, StepToRun
 from engine.backends.classic_api import find_classic_use
 from engine.backends.connect_server import ConnectServer, ServerKey, client_env, server_env
+from engine.backends.reachability import require_reachable
 from engine.backends.server_pool import POOL
 from engine.backends.spark_boot import ARTIFACTS_ENV, PROGRESS_ENV, SQL_CONF_ENV
 from engine.backends.spark_progress import ProgressFile, SparkUiProgress
@@ -132,6 +133,8 @@ class SparkBackend:
     # -- steps -----------------------------------------------------------------------------
 
     def command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
+        if master_of(launch.compute).startswith("spark://"):  # else Spark retries for minutes
+            require_reachable(launch.compute)
         mode = self._mode(launch, log)
         shipped = self._ship_environment(launch, log)
         if mode == "submit":

@@ -49,6 +49,9 @@ COMMANDS: dict[str, Command] = {
     "preview": Command(
         "engine.cli.preview", "print the first rows of a dataset or of a step's output"
     ),
+    "computes": Command(
+        "engine.cli.computes", "list the computes; --check: reachable, versions, cores, resources"
+    ),
     "envs": Command(
         "engine.cli.envs", "list the pipeline's environments and their builds; build or prune them"
     ),

@@ -12,8 +12,10 @@ import re
 from typing import Any
 
 from engine.pipeline import registry
+from engine.pipeline.computes import is_ray
 from engine.pipeline.model import Node, OutputPort, Pipeline, valid_name
-from engine.problems import Problem, Severity
+from engine.problems import PipelineError, Problem, Severity
+from engine.storage.shared import datastore_path, unshared_datastore
 
 DATASET_REF_RE = re.compile(r"^dataset:([A-Za-z_][A-Za-z0-9_\-]*)(?:@([A-Za-z0-9_.\-]+))?$")
 URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -356,6 +358,14 @@ def check_pipeline_sections(c: Checker) -> None:
     p = c.pipeline
     if p.datastore is not None and (not isinstance(p.datastore, str) or not p.datastore.strip()):
         c.error(None, "datastore", "datastore must be a folder path")
+    elif p.datastore is not None:
+        try:
+            datastore_path(p.datastore)
+        except PipelineError as e:
+            c.error(None, "datastore", str(e.problems[0].message))
+    unshared = unshared_datastore(p, c.base_dir)
+    if unshared:
+        c.warning(None, "datastore", unshared)
     for name, compute in p.computes.items():
         _check_compute(c, name, compute)
     for name, env in p.environments.items():
@@ -446,5 +456,10 @@ def _check_compute(c: Checker, name: str, compute) -> None:
                 f"{field}.workers",
                 f"workers must be a whole number of at least 1, not {_describe(workers)}",
             )
-        if compute.master is not None:
-            c.warning(None, f"{field}.master", "master is a spark setting; ignored for cpu-pool")
+        if compute.master is not None and not is_ray(compute):
+            c.warning(  # older files may have one: they keep running on this machine
+                None,
+                f"{field}.master",
+                f"{_describe(compute.master)} is not a Ray address, so it is ignored and the "
+                "steps run on this machine; a Ray cluster is master: ray://HOST:10001",
+            )

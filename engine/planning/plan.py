@@ -102,7 +102,11 @@ def project_dir(pipeline: Pipeline) -> Path:
 
 
 def datastore_root(pipeline: Pipeline) -> Path:
-    return (project_dir(pipeline) / (pipeline.datastore or DEFAULT_DATASTORE)).resolve()
+    from engine.storage.shared import datastore_path  # file:///PATH -> /PATH
+
+    return (
+        project_dir(pipeline) / datastore_path(pipeline.datastore or DEFAULT_DATASTORE)
+    ).resolve()
 
 
 def resolve_parameters(pipeline: Pipeline, overrides: dict[str, Any]) -> dict[str, Any]:

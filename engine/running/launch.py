@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.backends.base import StepLaunch
 from engine.environments import interpreter_for
+from engine.pipeline.computes import is_ray
 from engine.pipeline.model import TEMPLATE_RE
 from engine.planning.fingerprint import Hasher, is_uri
 from engine.planning.plan import Plan, StepPlan
@@ -56,7 +57,12 @@ class StepLaunches:
         """
         plan, run_id = self.plan, self.run_id
         workdir.mkdir(parents=True, exist_ok=True)
-        python = interpreter_for(step.environment, self.project_dir, log, canceled)
+        # a cluster's workers install the environment themselves (a Ray runtime environment)
+        python = (
+            sys.executable
+            if is_ray(step.compute)
+            else interpreter_for(step.environment, self.project_dir, log, canceled)
+        )
         hasher = Hasher(self.store)
         fresh = Hasher()  # outputs of this run's steps: new files, nothing to find in a cache
         inputs: dict[str, InputInfo] = {}

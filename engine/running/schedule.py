@@ -10,6 +10,7 @@ import os
 import re
 from collections import deque
 
+from engine.pipeline.computes import is_ray
 from engine.pipeline.model import Compute
 from engine.planning.plan import StepPlan
 
@@ -19,6 +20,8 @@ LOCAL_MASTER_RE = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
 def compute_capacity(compute: Compute) -> int:
     """How many steps may run at once on a compute."""
     if compute.type == "cpu-pool":
+        if is_ray(compute):  # a Ray cluster: it queues what its CPUs cannot run yet
+            return max(1, compute.workers or 8)
         return max(1, compute.workers or os.cpu_count() or 1)
     m = LOCAL_MASTER_RE.match(compute.master or "local[*]")
     if m:

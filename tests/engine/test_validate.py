@@ -468,7 +468,8 @@ def test_no_templates_at_all_is_not_a_warning(project):
 def test_valid_spark_masters(master):
     p = titanic()
     p.computes["link1-spark01"].master = master
-    assert validate(p) == []
+    # a cluster on other hosts also gets the warning that the datastore is local
+    assert [x for x in validate(p) if x.field != "datastore"] == []
 
 
 @pytest.mark.parametrize(
