@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes.util
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -251,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     install_error_hook(window)
+    freeze_startup_objects()
     if args.file:
         window.files.open(args.file)
     else:
@@ -258,6 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     _close_on_ctrl_c(app)
     return app.exec()
+
+
+def freeze_startup_objects() -> None:
+    """Put what start-up built (modules, Qt wrappers, the window) out of the cycle collector's
+    reach, so its full collections walk only what came later: while a run streamed 300,000
+    lines they paused the GUI thread ~50-100 ms each (benchmarks/designer_scale.py). Called
+    before a pipeline is opened, so documents replaced later are still collected."""
+    gc.collect()
+    gc.freeze()
 
 
 def install_error_hook(window) -> None:

@@ -3,8 +3,10 @@ printing hundreds of thousands of lines costs the GUI thread almost nothing (a Q
 lays every line out as it is inserted). Rows are selectable by mouse and keyboard and copied
 as the text shown.
 
-A row is any object with ``time`` (epoch seconds, 0 = none), ``step``, ``stream`` (stdout,
-stderr, server, pipeloom) and ``text``: the engine's LogLine events are kept as they arrive.
+A row is a plain tuple ``(time, step, stream, text)``: time in epoch seconds (0 = none), stream
+one of stdout, stderr, server, pipeloom. Tuples of strings and floats are not tracked by
+Python's cycle collector, so 200,000 rows add nothing to its full collections; as objects they
+made each of those pause the GUI thread for about 100 ms during a flood.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QKeySequence, QPainter
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu
 
+TIME, STEP, STREAM, TEXT = range(4)  # the fields of a row
 PAD = 4  # pixels left of the text
 REPAINT_MS = 80  # rows arriving in a flood are drawn at most this often (12 a second)
 ERROR_STREAMS = ("stderr", "server")
@@ -69,7 +72,7 @@ class LogView(QAbstractScrollArea):
         self._show_step = show_step
         self._step_width = step_width
         self._anchor = self._cursor = None
-        self._widest = max((len(r.text) for r in self._rows), default=0)
+        self._widest = max((len(r[TEXT]) for r in self._rows), default=0)
         self._update_bars()
         self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
         self.viewport().update()
@@ -81,7 +84,7 @@ class LogView(QAbstractScrollArea):
         bar = self.verticalScrollBar()
         follow = bar.value() >= bar.maximum() - 1
         self._rows.extend(rows)
-        self._widest = max(self._widest, max(len(r.text) for r in rows))
+        self._widest = max(self._widest, max(len(r[TEXT]) for r in rows))
         excess = len(self._rows) - limit
         if excess > limit // 10:
             del self._rows[:excess]
@@ -95,20 +98,17 @@ class LogView(QAbstractScrollArea):
         if not self._repaint.isActive():
             self._repaint.start()
 
-    def clear(self) -> None:
-        self.set_rows([], self._show_step, self._step_width)
-
     def row_count(self) -> int:
         return len(self._rows)
 
     def row_text(self, index: int) -> str:
         """Row `index` as shown: time, step (when all steps are shown) and text."""
         row = self._rows[index]
-        return self._prefix(row) + row.text
+        return self._prefix(row) + row[TEXT]
 
     def is_tinted(self, index: int) -> bool:
         """Rows a step wrote to stderr (or the server's error lines) are tinted whole."""
-        return self._rows[index].stream in ERROR_STREAMS
+        return self._rows[index][STREAM] in ERROR_STREAMS
 
     def text(self) -> str:
         return "\n".join(self.row_text(i) for i in range(len(self._rows)))
@@ -124,9 +124,9 @@ class LogView(QAbstractScrollArea):
         return bar.value() >= bar.maximum()
 
     def _prefix(self, row) -> str:
-        prefix = f"{stamp(row.time):8}  "
+        prefix = f"{stamp(row[TIME]):8}  "
         if self._show_step:
-            prefix += f"{row.step:<{self._step_width}}  "
+            prefix += f"{row[STEP]:<{self._step_width}}  "
         return prefix
 
     def _prefix_len(self) -> int:
@@ -261,7 +261,7 @@ class LogView(QAbstractScrollArea):
         for i in range(first, last):
             row = self._rows[i]
             y = (i - first) * height
-            error = row.stream in ERROR_STREAMS
+            error = row[STREAM] in ERROR_STREAMS
             if error:
                 painter.fillRect(0, y, area.width(), height, c["stderr_bg"])
             prefix = self._prefix(row)
@@ -269,19 +269,19 @@ class LogView(QAbstractScrollArea):
             if selection is not None and selection[0][0] <= i <= selection[1][0]:
                 (r0, c0), (r1, c1) = selection
                 start = c0 if i == r0 else 0
-                end = c1 if i == r1 else len(prefix) + len(row.text) + 1
+                end = c1 if i == r1 else len(prefix) + len(row[TEXT]) + 1
                 chosen = QRectF(left + start * cw, y, (end - start) * cw, height)
-            if row.stream == "pipeloom":
+            if row[STREAM] == "pipeloom":
                 text_pen, text_font = c["pipeloom"], italic
             else:
                 text_pen, text_font = c["stderr" if error else "text"], self.font()
-            self._draw_row(painter, y + ascent, left, cw, prefix, row.text, text_pen, text_font)
+            self._draw_row(painter, y + ascent, left, cw, prefix, row[TEXT], text_pen, text_font)
             if chosen is not None:
                 painter.fillRect(chosen, highlight)
                 painter.save()
                 painter.setClipRect(chosen)
                 self._draw_row(
-                    painter, y + ascent, left, cw, prefix, row.text, selected_pen, text_font, True
+                    painter, y + ascent, left, cw, prefix, row[TEXT], selected_pen, text_font, True
                 )
                 painter.restore()
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from designer.log_view import LogView
+from designer.log_view import STEP, TIME, LogView
 from designer.theme import ThemeManager
 from engine.events import LogLine
 
@@ -34,12 +33,7 @@ _COLOURS = {
 }
 
 
-@dataclass(frozen=True)
-class Line:
-    time: float
-    step: str
-    stream: str  # stdout | stderr | pipeloom | server
-    text: str
+Line = tuple[float, str, str, str]  # (time, step, stream, text): a LogView row
 
 
 def read_stored_log(path: str | Path, step: str) -> list[Line]:
@@ -63,7 +57,7 @@ def read_stored_log(path: str | Path, step: str) -> list[Line]:
             continue
         m = _STORED_LINE.match(raw)
         if m is None:  # not written by the runner: keep it as text of the previous time
-            lines.append(Line(last, step, "stdout", raw))
+            lines.append((last, step, "stdout", raw))
             continue
         stamp = m.group(1)
         second = seconds.get(stamp[:19])
@@ -71,7 +65,7 @@ def read_stored_log(path: str | Path, step: str) -> list[Line]:
             second = dt.datetime.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S").timestamp()
             seconds[stamp[:19]] = second
         last = second + int(stamp[20:]) / 1000
-        lines.append(Line(last, step, m.group(2), m.group(3)))
+        lines.append((last, step, m.group(2), m.group(3)))
     return lines
 
 
@@ -139,11 +133,12 @@ class LogsPanel(QWidget):
 
     def append(self, events: list[LogLine]) -> None:
         """Live lines of the current run (a batch, in order), shown at once if on view."""
+        rows = [(e.time, e.step, e.stream, e.text) for e in events]  # tuples: see LogView
         steps = self._live_steps
-        for step in {e.step for e in events}:
+        for step in {row[STEP] for row in rows}:
             if step not in steps:
                 steps.append(step)
-        self._live_lines.extend(events)  # kept as they came: LogLine has a Line's fields
+        self._live_lines.extend(rows)
         if len(self._live_lines) > MAX_LINES + MAX_LINES // 10:  # trim in chunks
             del self._live_lines[: len(self._live_lines) - MAX_LINES]
         if self.showing_live:
@@ -153,7 +148,7 @@ class LogsPanel(QWidget):
                 return
             wanted = self.current_step()
             self.view.append_rows(
-                events if not wanted else [e for e in events if e.step == wanted], MAX_LINES
+                rows if not wanted else [r for r in rows if r[STEP] == wanted], MAX_LINES
             )
 
     def show_live(self) -> None:
@@ -183,10 +178,10 @@ class LogsPanel(QWidget):
         lines: list[Line] = []
         for step, log_path, note in steps:
             if note:
-                lines.append(Line(0.0, step, "pipeloom", note))
+                lines.append((0.0, step, "pipeloom", note))
             if log_path:
                 lines.extend(read_stored_log(log_path, step))
-        lines.sort(key=lambda ln: ln.time)  # stable: a step's lines keep their order
+        lines.sort(key=lambda ln: ln[TIME])  # stable: a step's lines keep their order
         self._lines = lines[-MAX_LINES:]
         self._set_steps([s for s, _, _ in steps])
         self.caption.setText(f"Run {run_id} · {status}")
@@ -226,7 +221,7 @@ class LogsPanel(QWidget):
     def _render(self) -> None:
         wanted = self.current_step()
         self.view.set_rows(
-            [ln for ln in self._lines if ln.step == wanted] if wanted else self._lines,
+            [ln for ln in self._lines if ln[STEP] == wanted] if wanted else self._lines,
             show_step=not wanted,
             step_width=max((len(s) for s in self._steps), default=0),
         )

@@ -142,19 +142,20 @@ class RunCommands(QObject):
 
     def _on_events(self, events: list) -> None:
         w = self.window
-        lines = [
-            LogLine(e.step, "pipeloom", e.time, e.message)
-            if isinstance(e, StatusChanged)  # a reused step prints nothing: say whose outputs
-            else e
-            for e in events
-            if isinstance(e, LogLine)
-            or (isinstance(e, StatusChanged) and e.status is Status.REUSED and e.message)
-        ]
+        lines, others = [], []  # a flood is nearly all lines: one type test per event
+        for e in events:
+            if type(e) is LogLine:
+                lines.append(e)
+            else:
+                others.append(e)
+                if isinstance(e, StatusChanged) and e.status is Status.REUSED and e.message:
+                    # a reused step prints nothing: say whose outputs
+                    lines.append(LogLine(e.step, "pipeloom", e.time, e.message))
         if lines:
             w.logs_panel.append(lines)
         paint = self._showing_run_document()
         changed = False
-        for e in events:
+        for e in others:
             if isinstance(e, StatusChanged):
                 if e.step is None:
                     if e.status is Status.RUNNING:

@@ -86,7 +86,7 @@ def describe_error(error: BaseException) -> str:
 class RunController(QObject):
     """One run at a time: start, cancel, events on the GUI thread, warm backends kept."""
 
-    eventsArrived = Signal(list)  # list[RunEvent], in the order the runner emitted them
+    eventsArrived = Signal(object)  # list[RunEvent] in emitted order (object: no conversion)
     notStarted = Signal(object)  # RunNotStarted
     runEnded = Signal(object)  # RunSummary | None
     busyChanged = Signal(bool)
@@ -151,10 +151,11 @@ class RunController(QObject):
         self._last_delivery = time.monotonic()
         batch: list[RunEvent] = []
         for item in self._pump.take():
-            if isinstance(item, RunNotStarted):
+            kind = type(item)
+            if kind is RunNotStarted:
                 self._flush(batch)
                 self.notStarted.emit(item)
-            elif isinstance(item, _WorkerDone):
+            elif kind is _WorkerDone:
                 self._flush(batch)
                 self._finished(item.summary)
             else:

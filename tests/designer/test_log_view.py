@@ -29,6 +29,11 @@ def flood(step: str, count: int, start: int = 0, every_stderr: int = 0) -> list[
     ]
 
 
+def as_rows(lines: list[LogLine]) -> list[tuple]:
+    """The view's own rows (the panel converts the events it is given)."""
+    return [(e.time, e.step, e.stream, e.text) for e in lines]
+
+
 @pytest.fixture
 def panel(qtbot):
     p = LogsPanel()
@@ -107,11 +112,11 @@ def test_rows_are_selected_by_mouse_and_copied(panel, qtbot):
 def test_selection_follows_rows_dropped_off_the_top(qtbot):
     view = LogView()
     qtbot.addWidget(view)
-    view.set_rows(flood("a", 100), show_step=False, step_width=0)
+    view.set_rows(as_rows(flood("a", 100)), show_step=False, step_width=0)
     view.select_rows(60, 61)
-    view.append_rows(flood("a", 5, start=100), limit=100)  # 5 over: within the slack
+    view.append_rows(as_rows(flood("a", 5, start=100)), limit=100)  # 5 over: within the slack
     assert view.row_count() == 105
-    view.append_rows(flood("a", 25, start=105), limit=100)  # 30 over: dropped at once
+    view.append_rows(as_rows(flood("a", 25, start=105)), limit=100)  # 30 over: dropped at once
     assert view.row_count() == 100 and view.row_text(0).endswith("a line 30")
     assert view.selected_text() == "10:30:00  a line 60\n10:30:00  a line 61"
 
@@ -166,7 +171,7 @@ def test_stored_log_lines_keep_their_times_and_text(tmp_path):
     )
     lines = read_stored_log(log, "s")
     at = dt.datetime(2026, 12, 4, 10, 30, 0).timestamp()
-    assert [(round(ln.time - at, 3), ln.stream, ln.text) for ln in lines] == [
+    assert [(round(time - at, 3), stream, text) for time, _, stream, text in lines] == [
         (0.25, "stdout", "first"),
         (0.9, "stderr", "second: with a colon"),
         (0.9, "stdout", "a line the runner did not write"),

@@ -194,3 +194,13 @@ def test_the_display_probe_asks_libxcb(monkeypatch):
     assert message and "cannot connect to the X display ':97'" in message
     # without libxcb the probe cannot tell, so it does not stand in Qt's way
     assert app._x_display_reachable(lambda name: None) is True
+
+
+def test_startup_objects_are_kept_out_of_the_cycle_collector():
+    import gc
+
+    try:
+        app.freeze_startup_objects()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
