@@ -150,7 +150,9 @@ def _build(
     installer = choose_installer()
     sources = None
     if installer == "uv":  # pip's configuration is read (slowly) while the venv is made
-        sources = ThreadPoolExecutor(1, thread_name_prefix="pipeloom-env").submit(uv_options)
+        reader = ThreadPoolExecutor(1, thread_name_prefix="pipeloom-env")
+        sources = reader.submit(uv_options)
+        reader.shutdown(wait=False)  # its one task still runs; the thread ends with it
     base = _base_info(spec)
     python = cache.python_of(folder)
     reqs = spec.requirements()

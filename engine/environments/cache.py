@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -22,16 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.userdirs import cache_dir
+
 ROOT_ENV = "PIPELOOM_ENVS_DIR"  # overrides where environments are built
 MARKER = "pipeloom-env.json"
+KEY_RE = re.compile(r"[0-9a-f]{20}")  # the names of build folders (spec.EnvSpec.key)
 
 
 def root() -> Path:
     custom = os.environ.get(ROOT_ENV)
     if custom:
-        return Path(custom)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pipeloom" / "envs"
+        return Path(os.path.abspath(os.path.expanduser(custom)))
+    return cache_dir() / "envs"
 
 
 def env_dir(key: str) -> Path:
@@ -166,7 +169,7 @@ def all_built() -> list[Built]:
         return []
     found = []
     for child in sorted(folder.iterdir()):
-        if child.is_dir():
+        if child.is_dir() and KEY_RE.fullmatch(child.name):
             built = read_built(child.name)
             if built is not None:
                 found.append(built)
@@ -201,8 +204,8 @@ def prune(older_than_days: float, now: float | None = None) -> list[Built]:
         return removed
     with _prune_lock:
         for child in sorted(folder.iterdir()):
-            if not child.is_dir():
-                continue
+            if not child.is_dir() or not KEY_RE.fullmatch(child.name):
+                continue  # only builds are ever deleted, whatever else the folder holds
             built = read_built(child.name)
             if built is not None and built.last_used >= limit:
                 continue

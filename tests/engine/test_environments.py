@@ -257,9 +257,12 @@ def test_prune_removes_builds_unused_for_n_days(wheels, tmp_path):
     os.utime(marker, (ten_days_ago, ten_days_ago))
     leftover = env_cache.root() / "0123456789abcdef0123"  # a killed build: no marker
     (leftover / "bin").mkdir(parents=True)
+    stranger = env_cache.root() / "not-a-build"  # not ours to delete
+    stranger.mkdir()
     removed = env_cache.prune(older_than_days=5)
     assert [b.key for b in removed] == [old_key]
     assert not env_cache.env_dir(old_key).exists() and not leftover.exists()
+    assert stranger.is_dir()
     assert state_of(fresh, tmp_path).state == "built"
     assert json.loads(
         (env_cache.env_dir(spec_of(fresh, tmp_path).key) / env_cache.MARKER).read_text()
