@@ -23,7 +23,6 @@ from engine.backends.base import Backend, BackendError, StepLaunch
 from engine.environments import planned_python
 from engine.events import (
     LogLine,
-    OutputReady,
     Progress,
     RunEvent,
     RunFinished,
@@ -37,6 +36,7 @@ from engine.planning.plan import Plan, PlanOptions, StepPlan, make_plan, project
 from engine.problems import PipelineError
 from engine.procs import RunGuard, StepProcess, kill_run_leftovers
 from engine.running.launch import StepLaunches, discard_downloads
+from engine.running.outputs import deliver_outputs
 from engine.running.schedule import Schedule, compute_capacity
 from engine.storage.snapshot import take_snapshot
 from engine.storage.store import RunLock, RunStore
@@ -462,31 +462,11 @@ class Runner:
     def _deliver(
         self, step: StepPlan, outputs: dict[str, str], note: Callable[[str], None], reused: bool
     ) -> None:
-        """Publish (`destination`) and register (`register_as`) completed outputs.
-
-        A reused output is published again only when the destination holds something else,
-        and registered only when the dataset's latest version is not already this output.
-        """
-        plan = self.plan
-        assert plan is not None and self.run_id is not None
-        for out in step.outputs:
-            path = Path(outputs[out.name])
-            if out.destination and not (
-                reused and plan.datastore.published_from(out.destination) == path
-            ):
-                published = plan.datastore.publish(path, out.destination)
-                note(f"published {out.name} at {published}")
-            version = None
-            if out.register_as:
-                latest = self.store.dataset(out.register_as)
-                if reused and latest is not None and latest.path == str(path):
-                    version = latest.version
-                else:
-                    version = self.store.register_dataset(
-                        out.register_as, str(path), self.run_id, step.name, out.name
-                    )
-                    note(f"registered {out.name} as dataset {out.register_as} version {version}")
-            self._emit(OutputReady(step.name, out.name, str(path), out.register_as, version))
+        assert self.plan is not None and self.run_id is not None
+        for event in deliver_outputs(
+            self.plan, self.store, self.run_id, step, outputs, note, reused
+        ):
+            self._emit(event)
 
     # -- statuses ------------------------------------------------------------------------------
     def _set_status(
