@@ -44,12 +44,24 @@ def read_stored_log(path: str | Path, step: str) -> list[Line]:
         with open(path, "rb") as f:
             if size > MAX_FILE_BYTES:
                 f.seek(size - MAX_FILE_BYTES)
-                f.readline()  # drop the partial first line
             data = f.read()
     except OSError:
         return []
     lines: list[Line] = []
     last = 0.0
+    if size > MAX_FILE_BYTES:
+        skipped = (size - MAX_FILE_BYTES) / 1024 / 1024
+        lines.append(
+            (
+                0.0,
+                step,
+                "pipeloom",
+                f"... the first {skipped:.1f} MB of this step's log are not "
+                "shown here (`pipeloom logs` prints all of it)",
+            )
+        )
+        if not data.startswith(b"\n"):
+            data = b"... " + data  # the tail begins inside a line: its end is shown
     seconds: dict[str, float] = {}  # strptime once per second of the log, not once per line
     # lines end at "\n" only (as the runner wrote them): a step's \r or \f stays in its line
     for raw in data.decode("utf-8", errors="replace").removesuffix("\n").split("\n"):
@@ -101,6 +113,7 @@ class LogsPanel(QWidget):
         self._live_lines: list[Line] = []
         self._live_steps: list[str] = []
         self._live_status = ""
+        self._live_trimmed = False  # the live run's oldest lines dropped off (its files have them)
         self._lines: list = []  # the shown run's lines (Line or LogLine)
         self._steps: list[str] = []
         self._make_formats(ThemeManager.instance().name)
@@ -113,6 +126,7 @@ class LogsPanel(QWidget):
         self.live_run_id = None
         self.live = True
         self._live_lines = []
+        self._live_trimmed = False
         self._live_steps = list(steps)
         self._live_status = "live"
         self.show_live()
@@ -131,6 +145,11 @@ class LogsPanel(QWidget):
         if self.showing_live:
             self.caption.setText(self._live_caption())
 
+    @property
+    def live_trimmed(self) -> bool:
+        """The live run's oldest lines dropped out of memory (its log files still have them)."""
+        return self._live_trimmed
+
     def append(self, events: list[LogLine]) -> None:
         """Live lines of the current run (a batch, in order), shown at once if on view."""
         rows = [(e.time, e.step, e.stream, e.text) for e in events]  # tuples: see LogView
@@ -141,6 +160,7 @@ class LogsPanel(QWidget):
         self._live_lines.extend(rows)
         if len(self._live_lines) > MAX_LINES + MAX_LINES // 10:  # trim in chunks
             del self._live_lines[: len(self._live_lines) - MAX_LINES]
+            self._live_trimmed = True
         if self.showing_live:
             if steps != self._steps:
                 self._set_steps(steps)
@@ -169,8 +189,10 @@ class LogsPanel(QWidget):
         self, run_id: str, status: str, steps: list[tuple[str, str | None, str]]
     ) -> None:
         """A run's stored logs: steps are (step, log_path, note); the live run stays live, and
-        stays shown from memory when it ends (its files hold the same lines)."""
-        if run_id == self.live_run_id and (self.live or self.showing_live):
+        stays shown from memory when it ends (its files hold the same lines) unless a flood
+        pushed lines out of memory: then its files, where every step keeps its own lines."""
+        kept = self.showing_live and not self._live_trimmed
+        if run_id == self.live_run_id and (self.live or kept):
             self.show_live()
             return
         self.showing_live = False
@@ -182,7 +204,7 @@ class LogsPanel(QWidget):
             if log_path:
                 lines.extend(read_stored_log(log_path, step))
         lines.sort(key=lambda ln: ln[TIME])  # stable: a step's lines keep their order
-        self._lines = lines[-MAX_LINES:]
+        self._lines = lines  # each file is read from its last MAX_FILE_BYTES at most
         self._set_steps([s for s, _, _ in steps])
         self.caption.setText(f"Run {run_id} · {status}")
         self._render()
@@ -220,8 +242,9 @@ class LogsPanel(QWidget):
 
     def _render(self) -> None:
         wanted = self.current_step()
+        rows = [ln for ln in self._lines if ln[STEP] == wanted] if wanted else self._lines
         self.view.set_rows(
-            [ln for ln in self._lines if ln[STEP] == wanted] if wanted else self._lines,
+            rows[-MAX_LINES:],  # a step's own lines, even when another step flooded the run
             show_step=not wanted,
             step_width=max((len(s) for s in self._steps), default=0),
         )

@@ -196,6 +196,8 @@ class RunCommands(QObject):
         w.logs_panel.end_live(str(summary.status))
         if self._showing_run_document():
             w.runs_panel.refresh(select=summary.run_id)
+            if w.logs_panel.showing_live and w.logs_panel.live_trimmed:
+                self.show_run(summary.run_id)  # every step's lines, from its log file
         counts: dict[Status, int] = {}
         for step in summary.steps:
             counts[step.status] = counts.get(step.status, 0) + 1

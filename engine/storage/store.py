@@ -23,6 +23,7 @@ from typing import Any
 from engine.events import Status
 from engine.problems import PipelineError
 
+OPEN_TIMEOUT = 30.0  # seconds a store being created by another process is waited for
 _IN_CHUNK = 500  # fingerprints per `IN (...)` query (SQLite allows 32766 parameters)
 
 SCHEMA = """
@@ -179,7 +180,20 @@ class RunStore:
             ) from None
 
     def _open(self) -> sqlite3.Connection:
-        """A connection to a store that passed SQLite's quick check; raises _Damaged if not."""
+        """A connection to a store that passed SQLite's quick check; raises _Damaged if not.
+
+        Processes opening a new store at once race to switch it to WAL, and SQLite answers
+        the losers "database is locked" at once, without waiting: they try again."""
+        deadline = time.monotonic() + OPEN_TIMEOUT
+        while True:
+            try:
+                return self._open_once()
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _open_once(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
         try:
             db.row_factory = sqlite3.Row

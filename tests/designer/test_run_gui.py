@@ -357,7 +357,7 @@ def test_spark_step_shows_progress_and_keeps_the_server_warm(
     assert POOL._holders.get(key, 0) == holders - 1
 
 
-def test_missing_java_is_one_clear_message(qtbot, window, tmp_path, monkeypatch):
+def test_missing_java_is_one_clear_message(qtbot, window, tmp_path, monkeypatch, without_pip_java):
     root = tmp_path / "nojava"
     (root / "code").mkdir(parents=True)
     (root / "code" / "slow_sum.py").write_text(SLOW_SUM)

@@ -215,7 +215,7 @@ def test_unreachable_connect_master_is_a_clear_error(tmp_path):
     assert "\n" not in message
 
 
-def test_missing_java_fails_the_step_with_one_line(tmp_path):
+def test_missing_java_fails_the_step_with_one_line(tmp_path, without_pip_java):
     env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
     launch = make_launch(tmp_path, "print(1)", [], backend="submit", env=env)
     with pytest.raises(JavaMissing) as caught:

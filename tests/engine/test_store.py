@@ -10,7 +10,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from engine.events import Status
+from engine.problems import PipelineError
 from engine.procs import alive
 from engine.storage.store import RunStore
 
@@ -158,3 +161,68 @@ def test_kill_9_of_the_runner_then_a_new_run_marks_it_interrupted_and_keeps_outp
     new_children = {c.step: c for c in store.child_runs(new.id)}
     assert new_children["fast"].status is Status.REUSED
     assert new_children["fast"].reused_from == old.id
+
+
+# opens one fresh store from several forked processes at once, round after round
+STORE_RACE = r"""
+import multiprocessing as mp, sys
+from pathlib import Path
+from engine.storage.store import RunStore
+
+def open_store(folder, errors):
+    try:
+        store = RunStore(Path(folder))
+        store.runs()
+        store.close()
+    except Exception as e:
+        errors.put(repr(e))
+
+if __name__ == "__main__":
+    ctx = mp.get_context("fork")
+    errors = ctx.Queue()
+    for n in range(int(sys.argv[2])):
+        folder = f"{sys.argv[1]}/p{n}/.pipeloom"
+        procs = [ctx.Process(target=open_store, args=(folder, errors)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    while not errors.empty():
+        print(errors.get())
+"""
+
+
+def test_processes_creating_the_store_at_once_all_open_it(tmp_path):
+    """Two `pipeloom run`s of a new project create runs.db together: SQLite tells the ones
+    that lose the switch to WAL "database is locked" at once, and they must wait, not fail."""
+    done = subprocess.run(
+        [sys.executable, "-c", STORE_RACE, str(tmp_path), "60"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+
+
+def test_a_store_another_process_is_creating_is_waited_for(tmp_path, monkeypatch):
+    """SQLite's immediate "database is locked" while another process switches a new store
+    to WAL: the open is tried again; any other error is not."""
+    import sqlite3
+
+    real = RunStore._open_once
+    answers = [sqlite3.OperationalError("database is locked")] * 3
+
+    def flaky(self):
+        if answers:
+            raise answers.pop()
+        return real(self)
+
+    monkeypatch.setattr(RunStore, "_open_once", flaky)
+    store = RunStore(tmp_path / ".pipeloom")
+    assert answers == [] and store.runs() == []
+    store.close()
+
+    answers[:] = [sqlite3.OperationalError("disk I/O error")]
+    with pytest.raises(PipelineError, match="disk I/O error"):
+        RunStore(tmp_path / "other" / ".pipeloom")
