@@ -14,7 +14,8 @@ opening a 5,000-node pipeline, each against a baseline measured in the same run.
   CLI runs, which is the machine's own noise. Targets: GUI total <= 1.2x the CLI's, longest
   gap <= 50 ms.
 - open: File > Open of a generated 5,000-node pipeline (positions saved), fitted to the view
-  and painted. Baseline: the engine's load of the same file alone. Target: <= 1 s.
+  and painted; validation, the problems list and the node badges follow on the event loop's
+  next pass (timed apart). Baseline: the engine's load of the same file alone. Target: <= 1 s.
 
 Every worker is a fresh process; figures are medians over the repeats.
 """
@@ -187,10 +188,12 @@ def worker_open(path: str) -> dict:
     def open_and_paint() -> None:
         assert window.files.open(path)
         window.view.viewport().repaint()
-        app.processEvents()
 
     _, opened, opened_cpu = timed(open_and_paint)
     assert len(window.scene.nodes) == OPEN_NODES
+    # validation was left for the event loop's next pass: the problems list and badges
+    _, followed, followed_cpu = timed(app.processEvents)
+    assert len(window.problems_panel.problems()) == len(window.document.problems) > 0
     zoom = window.view.zoom()
     pipeline, load, load_cpu = timed(lambda: yamlio.load(path))
     problems, check, check_cpu = timed(lambda: validate(pipeline, base_dir=Path(path).parent))
@@ -199,6 +202,8 @@ def worker_open(path: str) -> dict:
     return {
         "open": opened,
         "open_cpu": opened_cpu,
+        "followed": followed,
+        "followed_cpu": followed_cpu,
         "engine_load": load,
         "engine_load_cpu": load_cpu,
         "validate": check,
@@ -437,6 +442,7 @@ def main() -> int:
         r = medians([run_worker("open", str(path)) for _ in range(processes)])
         part = [
             ["open, fit and paint (File > Open)", "open"],
+            ["then: validation, problems listed, badges (next event loop pass)", "followed"],
             ["of it, alone: the engine's load of the file (baseline)", "engine_load"],
             ["of it, alone: validation (engine)", "validate"],
             ["of it, alone: building the canvas scene", "scene"],
@@ -445,8 +451,10 @@ def main() -> int:
         body.append(
             f"### Opening a {OPEN_NODES:,}-node pipeline\n\nFile > Open of a generated pipeline "
             f"({OPEN_NODES:,} nodes with saved positions, {OPEN_NODES - 1:,} wires), fitted to "
-            f"the view (zoom {r['zoom']:.3f}) and painted; then its main parts timed alone in "
-            f"the same process; medians over {processes} fresh process(es).\n\n"
+            f"the view (zoom {r['zoom']:.3f}) and painted; validation, the problems list and "
+            "the nodes' badges follow on the event loop's next pass (timed apart, until "
+            "handled); then the main parts timed alone in the same process; medians over "
+            f"{processes} fresh process(es).\n\n"
             + table(
                 ["", "wall", "CPU (GUI thread)"],
                 [[name, f"{r[k]:.2f} s", f"{r[k + '_cpu']:.2f} s"] for name, k in part],
@@ -454,7 +462,8 @@ def main() -> int:
             + f"\n\n- open and fit: **{r['open']:.2f} s** wall, {r['open_cpu']:.2f} s CPU "
             f"(target <= 1 s: {'met' if r['open'] <= 1 else 'NOT met'}); "
             f"{r['open_cpu'] / r['engine_load_cpu']:.1f}x the engine's load of the file alone "
-            "(CPU)."
+            f"(CPU); the problems and badges follow {r['followed']:.2f} s later (until then "
+            "Validate and Run validate at once)."
         )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     body.insert(

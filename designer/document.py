@@ -110,10 +110,16 @@ class Document(QObject):
     def mark_saved(self) -> None:
         self.undo_stack.setClean()
 
+    def validate_soon(self) -> None:
+        """Validate on the event loop's next pass (an opened file: its canvas paints first,
+        its problems and badges follow); `validate_now` before that still validates at once."""
+        self._validate_timer.start(0)
+
     def validate_now(self) -> list[Problem]:
         from engine.planning.validate import validate
 
         self._validate_timer.stop()
+        self._validate_timer.setInterval(120)  # validate_soon's zero delay was for one pass
         self.problems = validate(self.pipeline, base_dir=self.base_dir)
         self.problemsChanged.emit(self.problems)
         return self.problems

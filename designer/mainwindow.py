@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         self.empty_hint.setVisible(not document.pipeline.nodes)
         self.update_title()
         self._on_selection()
-        document.validate_now()
+        document.validate_soon()  # the fitted canvas paints first; problems and badges follow
         self.zoom_fit()
         self._show_zoom(self.view.zoom())
         self.view.setFocus()  # canvas shortcuts work right after opening
