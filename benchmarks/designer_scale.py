@@ -475,10 +475,10 @@ def main() -> int:
         part = [
             ["open, fit and paint (File > Open)", "open"],
             ["then: validation, problems listed, badges (after the first paint)", "followed"],
-            ["of it, alone: the engine's load of the file (baseline)", "engine_load"],
-            ["of it, alone: validation (engine)", "validate"],
-            ["of it, alone: building the canvas scene", "scene"],
-            [f"of it, alone: listing {r['problem_count']:,.0f} problems", "problems"],
+            ["alone: the engine's load of the file (baseline)", "engine_load"],
+            ["alone: validation (engine)", "validate"],
+            ["alone: building the canvas scene", "scene"],
+            [f"alone: listing {r['problem_count']:,.0f} problems", "problems"],
         ]
         body.append(
             f"### Opening a {OPEN_NODES:,}-node pipeline\n\nFile > Open of a generated pipeline "
