@@ -110,10 +110,17 @@ class Document(QObject):
     def mark_saved(self) -> None:
         self.undo_stack.setClean()
 
+    def validate_soon(self, delay_ms: int = 0) -> None:
+        """Validate on the event loop's next pass, or after `delay_ms` (an opened file: its
+        canvas paints first, its problems and badges follow); `validate_now` before that still
+        validates at once, and whichever comes first is the only validation."""
+        self._validate_timer.start(delay_ms)
+
     def validate_now(self) -> list[Problem]:
         from engine.planning.validate import validate
 
         self._validate_timer.stop()
+        self._validate_timer.setInterval(120)  # validate_soon's zero delay was for one pass
         self.problems = validate(self.pipeline, base_dir=self.base_dir)
         self.problemsChanged.emit(self.problems)
         return self.problems

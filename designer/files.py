@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
 
 from designer.dialogs import SaveAnswer
 from designer.document import Document
+from engine.gcpause import paused_gc
 from engine.pipeline import changes as ch
 from engine.pipeline.model import Pipeline
 from engine.problems import PipelineError, Problem
@@ -112,15 +113,17 @@ class FileController(QObject):
         current document and lists the file's problems instead."""
         path = Path(path).absolute()
         try:
-            pipeline = read_pipeline(path)
+            with paused_gc():  # the model and canvas items live on: nothing for it to collect
+                pipeline = read_pipeline(path)
         except PipelineError as e:
             if not path.exists() and str(path) in self.recent_files():
                 self._forget_recent(path)
             self._show_open_problems(path, e.problems)
             return False
         self.remove_recovery()
-        document = Document(pipeline, path)
-        self.window.set_document(document)
+        with paused_gc():
+            document = Document(pipeline, path)
+            self.window.set_document(document)
         self.add_recent(path)
         self.offer_recovery_for(path)
         return True

@@ -26,6 +26,8 @@ from designer.run_commands import RunCommands
 from designer.runs_panel import RunsPanel
 from designer.theme import ThemeManager, icon
 
+FIRST_PAINT_WAIT_MS = 250  # an opened document validates once painted, or after this at most
+
 
 def _dropped_pipeline(data) -> str | None:
     """The pipeline file in a drop (a YAML file that starts like one), else None."""
@@ -86,6 +88,7 @@ class MainWindow(QMainWindow):
         self.document: Document | None = None
         self.scene: PipelineScene | None = None
         self.view: CanvasView | None = None
+        self._validate_after_paint = False  # an opened document validates once it is painted
         self.palette_panel = Palette()
         self.inspector = Inspector(lambda: self.dialogs)
         self.problems_panel = ProblemsPanel()
@@ -247,13 +250,19 @@ class MainWindow(QMainWindow):
         self.empty_hint.setVisible(not document.pipeline.nodes)
         self.update_title()
         self._on_selection()
-        document.validate_now()
+        # the fitted canvas paints first; problems and badges follow (eventFilter), or after
+        # FIRST_PAINT_WAIT_MS if the canvas is not painted (a hidden window)
+        self._validate_after_paint = True
+        document.validate_soon(FIRST_PAINT_WAIT_MS)
         self.zoom_fit()
         self._show_zoom(self.view.zoom())
         self.view.setFocus()  # canvas shortcuts work right after opening
 
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
+        if kind == QEvent.Type.Paint and self._validate_after_paint and obj is self.view.viewport():
+            self._validate_after_paint = False
+            self.document.validate_soon()  # its zero-delay timer fires once this paint is done
         if obj is self.view.viewport() and kind in (
             QEvent.Type.DragEnter,
             QEvent.Type.DragMove,

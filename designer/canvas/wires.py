@@ -82,6 +82,12 @@ def pens() -> _WirePens:
     return _PENS
 
 
+_WIRE_FLAGS = (  # combined once: a flag `|` is a Python-level enum operation
+    QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+    | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+)
+
+
 class WireItem(QGraphicsItem):
     """source.output -> target.input. Keyed by (target, input): an input has one source."""
 
@@ -91,10 +97,7 @@ class WireItem(QGraphicsItem):
         super().__init__()
         self.source, self.output, self.target, self.input = source, output, target, input
         self.kind = kind
-        self.setFlags(
-            QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-            | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
-        )
+        self.setFlags(_WIRE_FLAGS)
         self.setZValue(-1.0)
         self._path = QPainterPath()
         self._bounds = QRectF()

@@ -10,7 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtWidgets import QApplication
 
 from designer.dialogs import SaveAnswer
 from engine.fileformat import yamlio
@@ -305,3 +306,49 @@ def test_file_without_positions_is_laid_out_on_open(window, tmp_path):
     assert raw.center().x() < clean.center().x()  # left to right, data first
     assert window.files.save()
     assert path.read_text() == HAND_WRITTEN  # laying out for the view changes no file
+
+
+def test_opened_file_paints_first_then_its_problems_arrive(window, titanic, qtbot):
+    """Validation runs on the event loop's next pass after an open: the canvas is built at
+    once, and the problems list and the node's badge follow without anything lost."""
+    (titanic.parent / "code" / "train.py").unlink()
+    seen: list[str] = []
+
+    class PaintNoter(QObject):
+        def eventFilter(self, obj, event) -> bool:
+            if event.type() == QEvent.Type.Paint and obj is window.view.viewport():
+                seen.append("paint")
+            return False
+
+    noter = PaintNoter()
+    QApplication.instance().installEventFilter(noter)
+    try:
+        assert window.files.open(titanic)
+        window.document.problemsChanged.connect(lambda _p: seen.append("problems"))
+        assert set(window.scene.nodes) == set(window.document.pipeline.nodes)
+        assert window.document.problems == []  # not validated yet: the canvas paints first
+
+        def listed() -> bool:
+            return any(
+                p.node == "train" and "train.py" in p.message
+                for p in window.problems_panel.problems()
+            )
+
+        qtbot.waitUntil(listed)
+    finally:
+        QApplication.instance().removeEventFilter(noter)
+    # a hidden or unexposed window is never painted: then the fallback delay validates it
+    assert "paint" not in seen or seen.index("paint") < seen.index("problems"), seen
+    assert window.problems_panel.problems() == window.document.problems
+    assert window.scene.nodes["train"].problems()
+    assert window.inspector._problems.get("train")
+
+
+def test_validating_before_the_deferred_pass_sees_the_problems(window, titanic):
+    """Anything asking for problems right after an open (Validate, Run) validates at once."""
+    (titanic.parent / "code" / "train.py").unlink()
+    assert window.files.open(titanic)
+    window.validate()  # no event loop pass in between
+    assert any("train.py" in p.message for p in window.document.problems)
+    assert window.scene.nodes["train"].problems()
+    assert window.problems_panel.problems() == window.document.problems
