@@ -332,7 +332,12 @@ class PreviewPanel(QWidget):
         self._pending = False
         self._token += 1
         token = self._token
-        pipeline = self.pipeline.copy() if self.pipeline is not None else None
+        pipeline = None
+        if self.pipeline is not None:  # the worker's own copy: of the one node a click names
+            if request.target.startswith("dataset:"):  # its producing step is found later
+                pipeline = self.pipeline.copy()
+            else:
+                pipeline = self.pipeline.copy_with_nodes([request.target.split(".", 1)[0]])
         rows = self.rows
         self.count_button.setEnabled(False)
         self._show_message("Loading…" if self.model.preview is None else None)
@@ -457,7 +462,7 @@ class PortPreviewFilter(QObject):
         self.view = view
         self.panel = panel
         self.activate = activate
-        self._pressed: tuple[str, str, QPointF] | None = None
+        self._pressed: QPointF | None = None  # where a left press began
         view.viewport().installEventFilter(self)
 
     def _output_at(self, event) -> tuple[str, str] | None:
@@ -476,12 +481,11 @@ class PortPreviewFilter(QObject):
                 self.activate()
                 return True
         elif kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
-            port = self._output_at(event)
-            self._pressed = (*port, event.position()) if port is not None else None
+            self._pressed = event.position()  # hit-tested on release: one test per click
         elif kind == QEvent.Type.MouseButtonRelease and self._pressed is not None:
-            node, output, at = self._pressed
-            self._pressed = None
-            moved = (event.position() - at).manhattanLength()
-            if moved < 4 and self._output_at(event) == (node, output):
+            at, self._pressed = self._pressed, None
+            port = self._output_at(event) if (event.position() - at).manhattanLength() < 4 else None
+            if port is not None:
+                node, output = port
                 self.panel.show_node(node, output)
         return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,6 +258,18 @@ class Pipeline:
         dup.__dict__.update(
             {k: deep_copy(v) for k, v in self.__dict__.items() if k != "_observers"}
         )
+        dup._observers = []
+        return dup
+
+    @gc_paused
+    def copy_with_nodes(self, names: Iterable[str]) -> Pipeline:
+        """A deep copy holding only the nodes `names` (and every pipeline-level section, but no
+        file locations): what a worker thread reads about a few nodes of a big pipeline."""
+        dup = object.__new__(Pipeline)
+        skip = ("_observers", "nodes", "locations")
+        dup.__dict__.update({k: deep_copy(v) for k, v in self.__dict__.items() if k not in skip})
+        dup.nodes = {n: deep_copy(self.nodes[n]) for n in names if n in self.nodes}
+        dup.locations = {}
         dup._observers = []
         return dup
 

@@ -589,3 +589,24 @@ def test_a_copy_is_equal_and_shares_nothing_mutable(p):
     original = {k: v for k, v in vars(p).items() if k != "_observers"}
     copied = {k: v for k, v in vars(dup).items() if k != "_observers"}
     assert not (_mutable_ids(original) & _mutable_ids(copied))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines())
+def test_a_copy_with_some_nodes_holds_those_and_shares_nothing_mutable(p):
+    p.locations[("n", "f")] = (3, 4)
+    names = list(p.nodes)[:1] + ["no-such-node"]
+    part = p.copy_with_nodes(names)
+    assert list(part.nodes) == names[:-1]
+    assert all(part.nodes[n] == p.nodes[n] for n in part.nodes)
+    assert (part.name, part.path, part.datastore, part.computes, part.environments) == (
+        p.name,
+        p.path,
+        p.datastore,
+        p.computes,
+        p.environments,
+    )
+    assert part.locations == {} and part._observers == []
+    original = {k: v for k, v in vars(p).items() if k != "_observers"}
+    copied = {k: v for k, v in vars(part).items() if k != "_observers"}
+    assert not (_mutable_ids(original) & _mutable_ids(copied))
