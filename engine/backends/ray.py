@@ -157,19 +157,7 @@ class RayBackend:
             return self._job_command(launch, log)
         gateway = self._gateway(launch.compute)
         gateway.wait_ready()
-        request = {
-            "run": launch.run_id,
-            "step": launch.step,
-            "where": f"compute {launch.compute.name!r} ({gateway.address})",
-            "code_dir": str(launch.code_dir),
-            "entry": launch.entry.relative_to(launch.code_dir).as_posix(),
-            "args": launch.args,
-            "env": {k: launch.env[k] for k in SHIPPED_VARS if k in launch.env},
-            "context": launch.context_file.read_text(encoding="utf-8"),
-            "runtime_env": self._runtime_env(launch, log),
-        }
-        request_file = launch.workdir / "ray-request.json"
-        request_file.write_text(json.dumps(request), encoding="utf-8")
+        request_file = self._write_request(launch, log, gateway.address, {})
         log(f"on the Ray cluster {gateway.address}")
         env = {k: v for k, v in launch.env.items() if k != ENV_VAR}
         return [sys.executable, "-u", ATTACH, gateway.socket, str(request_file)], env
@@ -177,13 +165,22 @@ class RayBackend:
     def _job_command(self, launch: StepLaunch, log: LogFn) -> tuple[list[str], dict[str, str]]:
         """A dashboard address: the step is one Ray job (see engine.backends.ray_job)."""
         address = str(launch.compute.master)
+        extra = {"address": address, "py_modules": self._job_modules()}
+        request_file = self._write_request(launch, log, address, extra)
+        log(f"as a job on the Ray cluster {address}")
+        env = {k: v for k, v in launch.env.items() if k != ENV_VAR}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (ENGINE_PARENT, env.get("PYTHONPATH")) if p)
+        return [sys.executable, "-u", "-m", "engine.backends.ray_job", str(request_file)], env
+
+    def _write_request(self, launch: StepLaunch, log: LogFn, address: str, extra: dict) -> Path:
+        """What the step's relay (task) or job runner reads: code, entry, arguments, the
+        shipped variables, the step context and the runtime environment."""
         request = {
             "run": launch.run_id,
             "step": launch.step,
             "where": f"compute {launch.compute.name!r} ({address})",
-            "address": address,
+            **extra,
             "code_dir": str(launch.code_dir),
-            "py_modules": self._job_modules(),
             "entry": launch.entry.relative_to(launch.code_dir).as_posix(),
             "args": launch.args,
             "env": {k: launch.env[k] for k in SHIPPED_VARS if k in launch.env},
@@ -192,10 +189,7 @@ class RayBackend:
         }
         request_file = launch.workdir / "ray-request.json"
         request_file.write_text(json.dumps(request), encoding="utf-8")
-        log(f"as a job on the Ray cluster {address}")
-        env = {k: v for k, v in launch.env.items() if k != ENV_VAR}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (ENGINE_PARENT, env.get("PYTHONPATH")) if p)
-        return [sys.executable, "-u", "-m", "engine.backends.ray_job", str(request_file)], env
+        return request_file
 
     def _job_modules(self) -> list[str]:
         """Folders shipped with every job: the step helper and the boot module."""
