@@ -54,6 +54,8 @@ _YAML11_FLOAT = re.compile(
 _MAYBE_TYPED = frozenset("-+0123456789.~nNtTfFyYoO<")
 _NUMBER_START = frozenset("-+0123456789.")
 _SPECIAL = frozenset((".i", ".I", ".n", ".N"))  # .inf / .nan: float() reads them without the dot
+# plain scalars that are not text; any other starting with none of _NUMBER_START is text
+_WORDS = _NULLS | _TRUE | _FALSE | _YAML11_BOOLS | {"<<"}
 _LEADING_ZERO = re.compile(r"0[0-9]+\Z")  # 09: text in YAML 1.1, the number 9 in YAML 1.2
 
 
@@ -236,14 +238,53 @@ def parse_tree(text: str, path: str | None = None) -> Any:
             top.key = _DROP if top.key is _KEY_COLLECTION else _EXPECT_KEY
 
     loader = _Loader(text)
+    get_event = loader.get_event
+    scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+    map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+    expect_key, ymap, yseq = _EXPECT_KEY, YMap, YSeq
+    words, number_start = _WORDS, _NUMBER_START
+    top: _Frame | None = None  # stack[-1], kept at hand: most events touch only it
     count = 0
     documents = 0
     try:
-        while loader.check_event():
-            ev = loader.get_event()
+        for ev in iter(get_event, None):
             cls = ev.__class__
-            if cls is yaml.ScalarEvent:
+            if cls is scalar_event:
                 count += 1
+                if count > MAX_VALUES:
+                    fail(f"more than {MAX_VALUES} values: file too large", ev.start_mark, [])
+                    break
+                value = ev.value
+                if (
+                    ev.tag is None
+                    and ev.anchor is None
+                    and top is not None
+                    and top.is_map
+                    and (ev.style or (value not in words and value[0] not in number_start))
+                ):
+                    # the common case: text in a mapping (quoted, or plain and not a number,
+                    # boolean or null), as a key or as its value
+                    mark = ev.start_mark
+                    key = top.key
+                    if key is expect_key:
+                        if value not in top.container:
+                            top.key = value
+                            top.key_at = mark
+                            continue
+                    elif key is not _DROP:
+                        top.container[key] = value
+                        k = top.key_at
+                        top.container.at[key] = (
+                            k.line + 1,
+                            k.column + 1,
+                            mark.line + 1,
+                            mark.column + 1,
+                        )
+                        top.key = expect_key
+                        continue
+                    add(value, mark)  # a duplicate key or a dropped value: the general path
+                    continue
                 if ev.anchor is not None:
                     fail(
                         f"anchors (&{ev.anchor}) are not allowed: write the value out",
@@ -267,31 +308,57 @@ def parse_tree(text: str, path: str | None = None) -> Any:
                         fail(str(exc), ev.start_mark)
                         value = None
                 add(value, ev.start_mark)
-            elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+            elif cls is map_start or cls is seq_start:
                 count += 1
-                is_map = cls is yaml.MappingStartEvent
+                is_map = cls is map_start
                 mark = ev.start_mark
                 if len(stack) >= MAX_DEPTH:
                     fail(f"nesting is deeper than {MAX_DEPTH} levels", mark, _path(stack)[:3])
                     break
+                if count > MAX_VALUES:
+                    fail(f"more than {MAX_VALUES} values: file too large", mark, [])
+                    break
+                if is_map:
+                    container = ymap()
+                    container.at = {}
+                else:
+                    container = yseq()
+                    container.at = []
+                container.line, container.column = mark.line + 1, mark.column + 1
+                if ev.anchor is None and ev.tag is None and top is not None and top.is_map:
+                    key = top.key  # the common case: a mapping's value; it keeps its key
+                    if key.__class__ is str:
+                        top.container[key] = container
+                        k = top.key_at
+                        top.container.at[key] = (
+                            k.line + 1,
+                            k.column + 1,
+                            mark.line + 1,
+                            mark.column + 1,
+                        )
+                        top = _Frame(container, is_map)
+                        stack.append(top)
+                        continue
                 if ev.anchor is not None:
                     fail(f"anchors (&{ev.anchor}) are not allowed: write the value out", mark)
-                if ev.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+                if ev.tag is not None and ev.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
                     fail(
                         f"the tag {_tag_name(ev.tag)} is not allowed: files hold plain data only",
                         mark,
                     )
                 if key_position():
                     fail("a key must be text, not a " + ("mapping" if is_map else "list"), mark)
-                container = YMap() if is_map else YSeq()
-                container.line, container.column = mark.line + 1, mark.column + 1
-                container.at = {} if is_map else []
                 add(container, mark)
-                stack.append(_Frame(container, is_map))
-            elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                top = _Frame(container, is_map)
+                stack.append(top)
+            elif cls is map_end or cls is seq_end:
                 end()
-            elif cls is yaml.AliasEvent:
+                top = stack[-1] if stack else None
+            elif cls is alias_event:
                 count += 1
+                if count > MAX_VALUES:
+                    fail(f"more than {MAX_VALUES} values: file too large", ev.start_mark, [])
+                    break
                 fail(f"aliases (*{ev.anchor}) are not allowed: write the value out", ev.start_mark)
                 add(_DROP if key_position() else None, ev.start_mark)
             elif cls is yaml.DocumentStartEvent:
@@ -299,9 +366,6 @@ def parse_tree(text: str, path: str | None = None) -> Any:
                 if documents > 1:
                     fail("only one YAML document is allowed (found ---)", ev.start_mark, [])
                     break
-            if count > MAX_VALUES:
-                fail(f"more than {MAX_VALUES} values: file too large", ev.start_mark, [])
-                break
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"invalid YAML: {exc.problem or exc.context or 'malformed'}"
