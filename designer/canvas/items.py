@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -35,6 +36,7 @@ from .paints import (
     overview_font,
     paints,
     static_text,
+    width_bounds,
 )
 
 GRID = 20.0
@@ -124,7 +126,68 @@ def _outline(node_type: str, width: float, height: float) -> tuple:
     return found
 
 
+def _node_width(name: str, subtitle: str, ports_w: float) -> float:
+    """Whole grid cells wide enough for the title, the subtitle (up to 220) and the ports.
+
+    Names are measured exactly only when their estimate could change the cell count: most
+    names are far shorter than the node's minimum width, and shaping each of 5,000 distinct
+    names is a good part of opening a big pipeline."""
+    fm_title, fm_small = metrics()
+
+    def snapped(title_w: float, sub_w: float) -> float:
+        w = max(MIN_WIDTH, title_w + ICON_SIZE + 44, min(sub_w, 220) + 28, ports_w + 56)
+        return min(MAX_WIDTH, math.ceil(w / GRID - 1e-6) * GRID)
+
+    t_lo, t_hi = width_bounds(fm_title, 0, name)
+    s_lo, s_hi = width_bounds(fm_small, 1, subtitle)
+    width = snapped(t_hi, s_hi)
+    if snapped(t_lo, s_lo) != width:
+        width = snapped(fm_title.horizontalAdvance(name), fm_small.horizontalAdvance(subtitle))
+    return width
+
+
+def _ports_width(ins: tuple, outs: tuple) -> float:
+    fm_small = metrics()[1]
+    in_w = max((advance(fm_small, 1, p[0]) for p in ins), default=0.0)
+    out_w = max((advance(fm_small, 1, p[0]) for p in outs), default=0.0)
+    return in_w + out_w
+
+
+_PORT_VIEWS: dict[tuple, tuple[PortView, ...]] = {}
+_PORT_VIEWS_MAX = 4096
+
+
+def _port_views(ins: tuple, outs: tuple, width: float) -> tuple[PortView, ...]:
+    """The ports of a node with these inputs and outputs (name, kind, connected) and width.
+    Shared by every such node (they are never changed, only their label made once), so a
+    pipeline of many alike steps builds a handful."""
+    key = (ins, outs, width)
+    views = _PORT_VIEWS.get(key)
+    if views is None:
+        if len(_PORT_VIEWS) >= _PORT_VIEWS_MAX:
+            _PORT_VIEWS.clear()
+        fm_small = metrics()[1]
+        text_h = fm_small.height()
+        made = []
+        for i, (name, kind, connected) in enumerate(ins):
+            y = HEADER_H + ROW_H * i + ROW_H / 2
+            made.append(
+                PortView("in", name, kind, connected, QPointF(0, y), QPointF(12, y - text_h / 2))
+            )
+        for i, (name, kind, connected) in enumerate(outs):
+            y = HEADER_H + ROW_H * i + ROW_H / 2
+            x = width - 12 - advance(fm_small, 1, name)
+            made.append(
+                PortView(
+                    "out", name, kind, connected, QPointF(width, y), QPointF(x, y - text_h / 2)
+                )
+            )
+        views = _PORT_VIEWS[key] = tuple(made)
+    return views
+
+
 _NO_RECT = QRectF()
+_CACHE_MODE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 # combined once: a flag `|` is a Python-level enum operation, 5,000 nodes pay it at each open
 _NODE_FLAGS = (
     QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -136,104 +199,96 @@ class NodeItem(QGraphicsItem):
 
     Type = QGraphicsItem.UserType + 1
 
-    def __init__(self, node: Node, pipeline: Pipeline, connected_outs: set[str] | None = None):
+    # What a node shows before anything is set on it. Class attributes, replaced (never
+    # changed in place) per node: a 5,000-node pipeline does not build 5,000 empty lists.
+    ports: tuple[PortView, ...] = ()
+    _rect = _bounds = _NO_RECT  # sync sets the rest (and never mutates these)
+    _shape_type = ""
+    _title: QStaticText | None = None  # made on the first detailed paint
+    _subtitle: QStaticText | None = None
+    _subtitle_text = ""
+    _description: str | None = None
+    _overview: QStaticText | None = None  # the name, large, for zoomed-out views
+    _texts_ready = False
+    _problems: tuple[Problem, ...] | list[Problem] = ()
+    _port_problems: frozenset | set[tuple[str, str]] = frozenset()
+    _status: str | None = None
+    _status_text: QStaticText | None = None  # made when a status is shown
+    _progress: float | None = None
+    _marks: dict[tuple[str, str], str] = MappingProxyType({})  # port -> ok | refused | target
+    _body_mark: str | None = None
+    editor: QGraphicsTextItem | None = None
+
+    def __init__(
+        self,
+        node: Node,
+        pipeline: Pipeline,
+        connected_outs: set[str] | None = None,
+        sources: dict | None = None,
+    ):
         super().__init__()
-        self.name = node.name
-        self.node_type = registry.canonical_type(node.type)
         self.setFlags(_NODE_FLAGS)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.ports: list[PortView] = []
-        self._rect = self._bounds = _NO_RECT  # sync sets the rest (and never mutates these)
-        self._shape_type = ""
-        self._title: QStaticText | None = None  # made on the first detailed paint
-        self._subtitle: QStaticText | None = None
-        self._texts: tuple[str, str] | None = None  # title and subtitle, elided
-        self._overview: QStaticText | None = None  # the name, large, for zoomed-out views
-        self._texts_ready = False
-        self._problems: list[Problem] = []
-        self._port_problems: set[tuple[str, str]] = set()
-        self._status: str | None = None
-        self._status_text: QStaticText | None = None  # made when a status is shown
-        self._progress: float | None = None
-        self._marks: dict[tuple[str, str], str] = {}  # port -> "ok" | "refused" | "target"
-        self._body_mark: str | None = None
-        self.editor: QGraphicsTextItem | None = None
-        self.sync(node, pipeline, connected_outs)
+        self.setCacheMode(_CACHE_MODE)
+        self.sync(node, pipeline, connected_outs, sources)
 
     def type(self) -> int:
         return NodeItem.Type
 
     # -- model -> item ------------------------------------------------------------------
-    def sync(self, node: Node, pipeline: Pipeline, connected_outs: set[str] | None = None) -> None:
+    def sync(
+        self,
+        node: Node,
+        pipeline: Pipeline,
+        connected_outs: set[str] | None = None,
+        sources: dict | None = None,
+    ) -> None:
         """Rebuild what is drawn from the model node (name, ports, kinds, subtitle);
-        `connected_outs`: its outputs that feed a wire (the scene knows, cheaply)."""
-        connected_outs = connected_outs or set()
+        `connected_outs`: its outputs that feed a wire (the scene knows, cheaply); `sources`:
+        what each input resolves to, when the caller has resolved them already."""
         self.name = node.name
         self.node_type = registry.canonical_type(node.type)
-        title_font, small_font, _ = fonts()
-        fm_title, fm_small = metrics()
         subtitle = _subtitle(node)
         ins: list[tuple[str, str | None, bool]] = []
         for port in node.inputs:
             kind = port.kind
             connected = False
             if port.source is not None:
-                resolved = pipeline.resolve_output(port.source)
+                if sources is None:
+                    resolved = pipeline.resolve_output(port.source)
+                else:
+                    resolved = sources.get(port.name)
                 connected = resolved is not None
                 if kind is None and resolved is not None:
                     kind = output_kind(*resolved)
             ins.append((port.name, kind, connected))
-        outs = [(name, output_kind(node, name)) for name in output_names(node)]
-        in_w = max((advance(fm_small, 1, n) for n, _, _ in ins), default=0.0)
-        out_w = max((advance(fm_small, 1, n) for n, _ in outs), default=0.0)
-        width = max(
-            MIN_WIDTH,
-            advance(fm_title, 0, node.name) + ICON_SIZE + 44,
-            min(advance(fm_small, 1, subtitle), 220) + 28,
-            in_w + out_w + 56,
+        outs = tuple(
+            (name, output_kind(node, name), bool(connected_outs) and name in connected_outs)
+            for name in output_names(node)
         )
-        width = min(MAX_WIDTH, math.ceil(width / GRID - 1e-6) * GRID)  # whole grid cells
+        ins_key = tuple(ins)
+        ports_w = _ports_width(ins_key, outs)
+        width = _node_width(node.name, subtitle, ports_w)
         rows = max(len(ins), len(outs), 1)
         height = HEADER_H + rows * ROW_H + BOTTOM_PAD
         height = round(height / (GRID / 2)) * (GRID / 2)
-        rect = QRectF(0, 0, width, height)
-        if rect != self._rect or self._shape_type != self.node_type:
+        if (
+            width != self._rect.width()
+            or height != self._rect.height()
+            or self._shape_type != self.node_type
+        ):
             self.prepareGeometryChange()
+            rect = QRectF(0, 0, width, height)
             self._rect = rect
             self._shape_type = self.node_type
             self._bounds = rect.adjusted(-PORT_RADIUS - 3, -12, PORT_RADIUS + 5, 6)
             self._body, self._shadow, self._header, self._accent_rect = _outline(
                 self.node_type, width, height
             )
-        title, sub = node.name, subtitle
-        if advance(fm_title, 0, title) > width - ICON_SIZE - 36:
-            title = fm_title.elidedText(title, Qt.TextElideMode.ElideRight, width - ICON_SIZE - 36)
-        if advance(fm_small, 1, sub) > width - 24:
-            sub = fm_small.elidedText(sub, Qt.TextElideMode.ElideMiddle, width - 24)
-        self._texts = (title, sub)
+        self._subtitle_text = subtitle
+        self._description = node.description
         self._texts_ready = False
         self._overview = None
-        self.ports = []
-        text_h = fm_small.height()
-        for i, (name, kind, connected) in enumerate(ins):
-            y = HEADER_H + ROW_H * i + ROW_H / 2
-            self.ports.append(
-                PortView("in", name, kind, connected, QPointF(0, y), QPointF(12, y - text_h / 2))
-            )
-        for i, (name, kind) in enumerate(outs):
-            y = HEADER_H + ROW_H * i + ROW_H / 2
-            x = width - 12 - advance(fm_small, 1, name)
-            self.ports.append(
-                PortView(
-                    "out",
-                    name,
-                    kind,
-                    name in connected_outs,
-                    QPointF(width, y),
-                    QPointF(x, y - text_h / 2),
-                )
-            )
-        self.setToolTip(self._tooltip(node))
+        self.ports = _port_views(ins_key, outs, width)
         self.update()
 
     def _overview_text(self) -> QStaticText:
@@ -244,20 +299,28 @@ class NodeItem(QGraphicsItem):
         return static_text(text, font)
 
     def _prepare_texts(self) -> None:
+        """Title and subtitle, elided to the node's width (measured exactly, here only)."""
         title_font, small_font, _ = fonts()
-        title, sub = self._texts
+        fm_title, fm_small = metrics()
+        width = self._rect.width()
+        title, sub = self.name, self._subtitle_text
+        if fm_title.horizontalAdvance(title) > width - ICON_SIZE - 36:
+            title = fm_title.elidedText(title, Qt.TextElideMode.ElideRight, width - ICON_SIZE - 36)
+        if fm_small.horizontalAdvance(sub) > width - 24:
+            sub = fm_small.elidedText(sub, Qt.TextElideMode.ElideMiddle, width - 24)
         self._title = static_text(title, title_font)
         self._subtitle = static_text(sub, small_font)
         for p in self.ports:
-            p.label = static_text(p.name, small_font)
+            if p.label is None:
+                p.label = static_text(p.name, small_font)
         self._texts_ready = True
 
-    def _tooltip(self, node: Node) -> str:
-        lines = [
-            f"{node.name} ({registry.spec(node.type).title if registry.spec(node.type) else node.type})"
-        ]
-        if node.description:
-            lines.append(node.description)
+    def tooltip_text(self) -> str:
+        """Shown on hover (the scene asks): the name, type, description and problems."""
+        spec = registry.spec(self.node_type)
+        lines = [f"{self.name} ({spec.title if spec else self.node_type})"]
+        if self._description:
+            lines.append(self._description)
         lines += [f"{p.severity}: {p.message}" for p in self._problems]
         return "\n".join(lines)
 
@@ -269,9 +332,6 @@ class NodeItem(QGraphicsItem):
                 section, _, rest = p.field.partition(".")
                 marks.add(("in" if section == "inputs" else "out", rest.split(".")[0]))
         self._port_problems = marks
-        tip = self.toolTip().split("\n")
-        head = [t for t in tip if not t.startswith(("error: ", "warning: "))]
-        self.setToolTip("\n".join(head + [f"{p.severity}: {p.message}" for p in problems]))
         self.update()
 
     def problems(self) -> list[Problem]:
@@ -325,6 +385,14 @@ class NodeItem(QGraphicsItem):
             if p.direction == direction and p.name == name:
                 return p
         return None
+
+    def port_offset(self, direction: str, name: str) -> tuple[float, float]:
+        """Where a port's centre is, from the node's top-left corner (a dangling name: the
+        middle of that side)."""
+        for p in self.ports:
+            if p.direction == direction and p.name == name:
+                return p.centre.x(), p.centre.y()
+        return (0.0 if direction == "in" else self._rect.width()), HEADER_H / 2
 
     def port_scene_pos(self, direction: str, name: str) -> QPointF:
         p = self.port(direction, name)

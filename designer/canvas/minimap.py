@@ -31,6 +31,10 @@ class Minimap(QWidget):
         self._rebuild.setSingleShot(True)
         self._rebuild.setInterval(150)
         self._rebuild.timeout.connect(self.rebuild)
+        self._first = QTimer(self)  # the first image: right after the paint that asked for it
+        self._first.setSingleShot(True)
+        self._first.setInterval(0)
+        self._first.timeout.connect(self.rebuild)
         self._stop_theme = style.on_theme_changed(self.schedule)
         self.destroyed.connect(lambda *_: self._stop_theme())
 
@@ -67,13 +71,22 @@ class Minimap(QWidget):
         p.setBrush(fill)
         p.drawRoundedRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1), 6, 6)
         p.setPen(Qt.PenStyle.NoPen)
-        if scene is not None:
-            brushes = {}
+        if scene is not None:  # one batch of rects per node kind
+            scale, dx, dy = self._scale, self._offset.x(), self._offset.y()
+            by_kind: dict[str, list[QRectF]] = {}
             for item in scene.nodes.values():
-                colour = brushes.setdefault(item.node_type, QColor(c.accent(item.node_type)))
-                r = item.sceneBoundingRect()
-                p.setBrush(colour)
-                p.drawRect(self._to_map(r))
+                w, h = item.size()
+                by_kind.setdefault(item.node_type, []).append(
+                    QRectF(
+                        item.x() * scale + dx,
+                        item.y() * scale + dy,
+                        max(1.5, w * scale),
+                        max(1.5, h * scale),
+                    )
+                )
+            for kind, rects in by_kind.items():
+                p.setBrush(QColor(c.accent(kind)))
+                p.drawRects(rects)
         p.end()
         self._image = image
         self.update()
@@ -92,8 +105,9 @@ class Minimap(QWidget):
         )
 
     def paintEvent(self, event) -> None:
-        if self._image is None:
-            self.rebuild()
+        if self._image is None:  # drawn just after: a new canvas paints first, then this
+            self._first.start()
+            return
         p = QPainter(self)
         p.drawImage(0, 0, self._image)
         visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()

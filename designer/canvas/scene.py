@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtWidgets import QGraphicsScene, QToolTip
 
 from designer.document import Document
 from engine.pipeline import changes as ch
@@ -408,6 +408,18 @@ class PipelineScene(ModelMirror, QGraphicsScene):
     def cancel_gesture(self) -> None:
         if self._drag is not None:
             self._drag.cancel()
+
+    def helpEvent(self, event) -> None:
+        """A node's tooltip is written when asked for, from what it shows now (nodes keep no
+        tooltip text: a big pipeline would build thousands that are never read)."""
+        for item in self.items(event.scenePos()):
+            if isinstance(item, NodeItem):
+                QToolTip.showText(event.screenPos(), item.tooltip_text(), event.widget())
+                event.accept()
+                return
+            if item.toolTip():
+                break
+        super().helpEvent(event)
 
     # -- background: grid and wires ------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:

@@ -12,11 +12,15 @@ WIRE_WIDTH = 2.0
 HIT_WIDTH = 10.0
 
 
+def reach(dx: float) -> float:
+    """How far a wire's control points stand out from its ends: a left-to-right S curve; a
+    wire going backwards (dx < 0) loops out so it stays readable."""
+    return max(40.0, dx * 0.5) if dx >= 0 else max(80.0, -dx * 0.35 + 60)
+
+
 def control_points(p0: QPointF, p1: QPointF) -> tuple[QPointF, QPointF, QPointF, QPointF]:
-    """A left-to-right S curve; a wire going backwards loops out so it stays readable."""
-    dx = p1.x() - p0.x()
-    reach = max(40.0, abs(dx) * 0.5) if dx >= 0 else max(80.0, abs(dx) * 0.35 + 60)
-    return p0, QPointF(p0.x() + reach, p0.y()), QPointF(p1.x() - reach, p1.y()), p1
+    r = reach(p1.x() - p0.x())
+    return p0, QPointF(p0.x() + r, p0.y()), QPointF(p1.x() - r, p1.y()), p1
 
 
 def bezier(p0: QPointF, p1: QPointF) -> QPainterPath:
@@ -93,18 +97,21 @@ class WireItem(QGraphicsItem):
 
     Type = QGraphicsItem.UserType + 2
 
+    # until routed; class attributes, replaced (never changed in place) per wire
+    _ends = (0.0, 0.0, 0.0, 0.0)  # x0, y0, x1, y1 in scene coordinates
+    _path: QPainterPath | None = None  # made when first drawn or hit-tested
+    _points: tuple | None = None
+    _bounds = QRectF()
+    _shape: QPainterPath | None = None
+    _pieces: list[tuple[QRectF, tuple]] | None = None
+    _long = False
+
     def __init__(self, source: str, output: str, target: str, input: str, kind: str | None):
         super().__init__()
         self.source, self.output, self.target, self.input = source, output, target, input
         self.kind = kind
         self.setFlags(_WIRE_FLAGS)
         self.setZValue(-1.0)
-        self._path = QPainterPath()
-        self._bounds = QRectF()
-        self._shape: QPainterPath | None = None
-        self._pieces: list[tuple[QRectF, tuple]] | None = None
-        self._points: tuple = ()
-        self._long = False
 
     def type(self) -> int:
         return WireItem.Type
@@ -114,18 +121,34 @@ class WireItem(QGraphicsItem):
         return (self.target, self.input)
 
     def set_ends(self, p0: QPointF, p1: QPointF) -> None:
+        self.set_end_coords(p0.x(), p0.y(), p1.x(), p1.y())
+
+    def set_end_coords(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Route the wire between two scene points. Only its bounds are computed here (the
+        control points' box, in plain numbers); its path is made when first needed."""
         old = self._bounds
         self.prepareGeometryChange()
-        points = control_points(p0, p1)
-        self._path = QPainterPath(points[0])
-        self._path.cubicTo(*points[1:])
-        rect = self._path.controlPointRect()
-        self._bounds = rect.adjusted(-HIT_WIDTH, -HIT_WIDTH, HIT_WIDTH, HIT_WIDTH)
+        r = reach(x1 - x0)
+        left, right = min(x0, x1, x1 - r), max(x1, x0, x0 + r)
+        top, bottom = (y0, y1) if y0 <= y1 else (y1, y0)
+        w, h = right - left, bottom - top
+        self._bounds = QRectF(
+            left - HIT_WIDTH, top - HIT_WIDTH, w + 2 * HIT_WIDTH, h + 2 * HIT_WIDTH
+        )
+        self._ends = (x0, y0, x1, y1)
+        self._path = None
+        self._points = None
         self._shape = None
         self._pieces = None
-        self._points = points
-        self._long = rect.width() + rect.height() > LONG_WIRE
+        self._long = w + h > LONG_WIRE
         self.invalidate_drawing(old)
+
+    def points(self) -> tuple[QPointF, QPointF, QPointF, QPointF]:
+        """The cubic's four points: ends and control points."""
+        if self._points is None:
+            x0, y0, x1, y1 = self._ends
+            self._points = control_points(QPointF(x0, y0), QPointF(x1, y1))
+        return self._points
 
     def invalidate_drawing(self, also: QRectF | None = None) -> None:
         """The background (where this wire is drawn) must be redrawn over it."""
@@ -140,10 +163,14 @@ class WireItem(QGraphicsItem):
                     view.updateScene([part])
 
     def path(self) -> QPainterPath:
+        if self._path is None:
+            a, b, c, d = self.points()
+            self._path = QPainterPath(a)
+            self._path.cubicTo(b, c, d)
         return self._path
 
     def chord(self) -> QLineF:
-        return QLineF(self._points[0], self._points[3])
+        return QLineF(*self._ends)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -152,7 +179,7 @@ class WireItem(QGraphicsItem):
         if self._shape is None:
             stroker = QPainterPathStroker()
             stroker.setWidth(HIT_WIDTH)
-            self._shape = stroker.createStroke(self._path)
+            self._shape = stroker.createStroke(self.path())
         return self._shape
 
     def draw(self, painter: QPainter, visible: QRectF, scale: float, selected: bool = False):
@@ -166,14 +193,14 @@ class WireItem(QGraphicsItem):
             painter.setPen(pn.kinds.get(self.kind, pn.kinds[None]))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if not self._long or visible.contains(self._bounds):
-            painter.drawPath(self._path)
+            painter.drawPath(self.path())
             return
         if self._pieces is None:  # the stroker outlines a whole path even when mostly hidden
-            rect = self._path.controlPointRect()
-            count = min(32, int((rect.width() + rect.height()) / 150) + 2)
+            rect = self._bounds
+            count = min(32, int((rect.width() + rect.height() - 4 * HIT_WIDTH) / 150) + 2)
             self._pieces = [
                 (QRectF(p[0], p[3]).normalized().united(QRectF(p[1], p[2]).normalized()), p)
-                for p in split_cubic(self._points, count)
+                for p in split_cubic(self.points(), count)
             ]
         margin = visible.adjusted(-4, -4, 4, 4)
         run: QPainterPath | None = None

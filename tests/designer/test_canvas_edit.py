@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from canvas_helpers import body_pos, drag, open_canvas, port_pos, send_mouse, title_pos
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QColor, QDropEvent, QHelpEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from designer.canvas import set_canvas_theme, style
 from designer.canvas.view import NODE_TYPE_MIME
@@ -144,11 +144,35 @@ def test_problems_show_as_badges_on_nodes_and_ports(qtbot):
     item = scene.nodes["prep"]
     assert item.problems()
     assert ("in", "table") in item._port_problems
-    assert "ghost" in item.toolTip()
+    assert "ghost" in item.tooltip_text()
     doc.undo_stack.undo()
     doc.validate_now()
     assert ("in", "table") not in scene.nodes["prep"]._port_problems
     assert ("in", "extra") in scene.nodes["train"]._port_problems  # unconnected input
+
+
+def test_hovering_a_node_shows_its_tooltip_with_its_problems(qtbot):
+    doc, view, scene, _ = open_canvas(qtbot)
+    doc.push(ch.SetPortField("prep", "in", "table", "source", Ref("ghost")))
+    doc.validate_now()
+
+    def hover(scene_pos: QPointF) -> str:
+        QToolTip.hideText()
+        qtbot.waitUntil(lambda: not QToolTip.isVisible())
+        at = view.mapFromScene(scene_pos)
+        event = QHelpEvent(QEvent.Type.ToolTip, at, view.viewport().mapToGlobal(at))
+        QApplication.sendEvent(view.viewport(), event)
+        return QToolTip.text() if QToolTip.isVisible() else ""
+
+    tip = hover(body_pos(scene, "prep"))
+    assert tip.startswith("prep (Spark step)")
+    assert "ghost" in tip  # the problem, as it is now
+    doc.undo_stack.undo()
+    doc.validate_now()
+    assert "ghost" not in hover(body_pos(scene, "prep"))
+    empty = QPointF(400, 500)
+    assert not any(isinstance(i, type(scene.nodes["prep"])) for i in scene.items(empty))
+    assert hover(empty) == ""  # no node there: no tooltip
 
 
 def test_run_status_and_progress_hooks(qtbot):
@@ -262,8 +286,15 @@ def test_minimap_shows_for_large_graphs_and_navigates(qtbot):
     view.centerOn(QPointF(0, 0))
     QApplication.processEvents()
     assert view.minimap.isVisible()
-    view.minimap.rebuild()
+    qtbot.waitUntil(lambda: view.minimap._image is not None)  # drawn right after its first paint
     target = view.minimap._to_map(scene.nodes["d35"].sceneBoundingRect()).center()
+    shown = view.minimap.grab().toImage().pixelColor(target.toPoint())
+    accent, fill = QColor(style.LIGHT.accent("dataset")), QColor(style.LIGHT.minimap_fill)
+
+    def distance(a: QColor, b: QColor) -> int:
+        return sum(abs(x - y) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True))
+
+    assert distance(shown, accent) < distance(shown, fill)  # the node's tiny rect is drawn
     QTest.mouseClick(view.minimap, Qt.MouseButton.LeftButton, pos=target.toPoint())
     assert view.visible_scene_rect().contains(scene.nodes["d35"].sceneBoundingRect().center())
     view.fit_to_view()
