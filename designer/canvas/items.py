@@ -108,16 +108,20 @@ _OUTLINES: dict[tuple[str, float, float], tuple] = {}
 
 
 def _outline(node_type: str, width: float, height: float) -> tuple:
-    """Body, shadow, header and accent of a node's shape: shared by every node of one type and
-    size (paths are implicitly shared), so a big pipeline builds a handful, not one per node."""
+    """Rect, bounds, body, shadow, header and accent of a node's shape: shared by every node
+    of one type and size (never changed in place; paths are implicitly shared), so a big
+    pipeline builds a handful, not one per node."""
     key = (node_type, width, height)
     found = _OUTLINES.get(key)
     if found is None:
-        body = _node_shape(node_type, QRectF(0, 0, width, height))
+        rect = QRectF(0, 0, width, height)
+        body = _node_shape(node_type, rect)
         header_clip = QPainterPath()
         header_clip.addRect(QRectF(0, 0, width, HEADER_H))
         inset = _CHAMFER if node_type == "script-step" else 10.0
         found = _OUTLINES[key] = (
+            rect,
+            rect.adjusted(-PORT_RADIUS - 3, -12, PORT_RADIUS + 5, 6),
             body,
             body.translated(0, 2.5),
             body.intersected(header_clip),
@@ -133,24 +137,36 @@ def _node_width(name: str, subtitle: str, ports_w: float) -> float:
     names are far shorter than the node's minimum width, and shaping each of 5,000 distinct
     names is a good part of opening a big pipeline."""
     fm_title, fm_small = metrics()
-
-    def snapped(title_w: float, sub_w: float) -> float:
-        w = max(MIN_WIDTH, title_w + ICON_SIZE + 44, min(sub_w, 220) + 28, ports_w + 56)
-        return min(MAX_WIDTH, math.ceil(w / GRID - 1e-6) * GRID)
-
     t_lo, t_hi = width_bounds(fm_title, 0, name)
     s_lo, s_hi = width_bounds(fm_small, 1, subtitle)
-    width = snapped(t_hi, s_hi)
-    if snapped(t_lo, s_lo) != width:
-        width = snapped(fm_title.horizontalAdvance(name), fm_small.horizontalAdvance(subtitle))
+    width = _snapped_width(t_hi, s_hi, ports_w)
+    if _snapped_width(t_lo, s_lo, ports_w) != width:
+        width = _snapped_width(
+            fm_title.horizontalAdvance(name), fm_small.horizontalAdvance(subtitle), ports_w
+        )
     return width
 
 
+def _snapped_width(title_w: float, sub_w: float, ports_w: float) -> float:
+    w = max(MIN_WIDTH, title_w + ICON_SIZE + 44, min(sub_w, 220) + 28, ports_w + 56)
+    return min(MAX_WIDTH, math.ceil(w / GRID - 1e-6) * GRID)
+
+
+_PORTS_WIDTHS: dict[tuple, float] = {}
+
+
 def _ports_width(ins: tuple, outs: tuple) -> float:
-    fm_small = metrics()[1]
-    in_w = max((advance(fm_small, 1, p[0]) for p in ins), default=0.0)
-    out_w = max((advance(fm_small, 1, p[0]) for p in outs), default=0.0)
-    return in_w + out_w
+    """The widest input's and widest output's labels side by side (memoised per port set)."""
+    key = (ins, outs)
+    width = _PORTS_WIDTHS.get(key)
+    if width is None:
+        if len(_PORTS_WIDTHS) >= _PORT_VIEWS_MAX:
+            _PORTS_WIDTHS.clear()
+        fm_small = metrics()[1]
+        in_w = max((advance(fm_small, 1, p[0]) for p in ins), default=0.0)
+        out_w = max((advance(fm_small, 1, p[0]) for p in outs), default=0.0)
+        width = _PORTS_WIDTHS[key] = in_w + out_w
+    return width
 
 
 _PORT_VIEWS: dict[tuple, tuple[PortView, ...]] = {}
@@ -187,7 +203,6 @@ def _port_views(ins: tuple, outs: tuple, width: float) -> tuple[PortView, ...]:
 
 
 _NO_RECT = QRectF()
-_CACHE_MODE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 # combined once: a flag `|` is a Python-level enum operation, 5,000 nodes pay it at each open
 _NODE_FLAGS = (
     QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -227,8 +242,7 @@ class NodeItem(QGraphicsItem):
         sources: dict | None = None,
     ):
         super().__init__()
-        self.setFlags(_NODE_FLAGS)
-        self.setCacheMode(_CACHE_MODE)
+        self.setFlags(_NODE_FLAGS)  # no cache yet: the scene sets it by zoom (set_far)
         self.sync(node, pipeline, connected_outs, sources)
 
     def type(self) -> int:
@@ -277,13 +291,15 @@ class NodeItem(QGraphicsItem):
             or self._shape_type != self.node_type
         ):
             self.prepareGeometryChange()
-            rect = QRectF(0, 0, width, height)
-            self._rect = rect
             self._shape_type = self.node_type
-            self._bounds = rect.adjusted(-PORT_RADIUS - 3, -12, PORT_RADIUS + 5, 6)
-            self._body, self._shadow, self._header, self._accent_rect = _outline(
-                self.node_type, width, height
-            )
+            (
+                self._rect,
+                self._bounds,
+                self._body,
+                self._shadow,
+                self._header,
+                self._accent_rect,
+            ) = _outline(self.node_type, width, height)
         self._subtitle_text = subtitle
         self._description = node.description
         self._texts_ready = False
