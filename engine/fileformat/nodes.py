@@ -32,6 +32,16 @@ from engine.pipeline.model import InputPort, Node, OutputPort, Ref, valid_name
 # -- nodes --------------------------------------------------------------------------------
 
 
+def _positions(m: Any) -> dict:
+    """Where each key of a mapping read from YAML is: key -> (key line, column, value line,
+    column); empty for a mapping built in code. Read directly, not through key_at/value_at:
+    a 5,000-node file has some 60,000 keys."""
+    return getattr(m, "at", None) or _NOWHERE
+
+
+_NOWHERE: dict = {}
+
+
 def read_node(r: Reader, name: str, data: Any, at=None) -> Node | None:
     """A Node from its mapping; problems go to `r` (None when it cannot be built at all)."""
     if not expect_mapping(r, name, None, data, at, "node settings (type, inputs, outputs, ...)"):
@@ -50,11 +60,14 @@ def read_node(r: Reader, name: str, data: Any, at=None) -> Node | None:
     node = Node(name, registry.canonical_type(type_name))
     layout = node_layout(spec) if spec else {}
     locations = r.locations
+    at = _positions(data)
     for key, value in data.items():
-        k_at = key_at(data, key)
-        v_at = value_at(data, key)
-        if k_at:
-            locations[(name, key)] = k_at
+        a = at.get(key)
+        if a:
+            k_at = locations[(name, key)] = (a[0], a[1])
+            v_at = (a[2], a[3])
+        else:
+            k_at = v_at = None
         if key == "type":
             continue
         if key == "description":
@@ -116,20 +129,30 @@ def _read_group(r: Reader, node: Node, key: str, subs: dict, value: Any, at) -> 
                 record_keys(r, name, field, value[sub])
 
 
+_UI_FIELDS = {k: f"ui.{k}" for k in UI_KEYS}
+
+
 def _read_position(r: Reader, name: str, value: Any, at) -> tuple[float, float] | None:
     if value is None:
         return None
     if not expect_mapping(r, name, "ui", value, at, "x and y"):
         return None
     coords = {}
+    where = _positions(value)
+    locations = r.locations
     for k, v in value.items():
-        k_at = key_at(value, k)
+        a = where.get(k)
+        k_at = (a[0], a[1]) if a else None
+        field = _UI_FIELDS.get(k) or f"ui.{k}"
         if k_at:
-            r.locations[(name, f"ui.{k}")] = k_at
+            locations[(name, field)] = k_at
         if k not in UI_KEYS:
-            r.error(name, f"ui.{k}", f"unknown key {k!r} in ui{did_you_mean(k, UI_KEYS)}", k_at)
+            r.error(name, field, f"unknown key {k!r} in ui{did_you_mean(k, UI_KEYS)}", k_at)
             continue
-        ok, v = check_value(r, name, f"ui.{k}", v, "number", value_at(value, k))
+        if v.__class__ is int or v.__class__ is float:  # the usual case: a plain number
+            coords[k] = float(v)
+            continue
+        ok, v = check_value(r, name, field, v, "number", (a[2], a[3]) if a else None)
         if ok:
             coords[k] = float(v)
     missing = [k for k in UI_KEYS if k not in value]
@@ -145,22 +168,28 @@ def _port_entries(r: Reader, name: str, section: str, value: Any, at):
         return
     if not expect_mapping(r, name, section, value, at, "port names to their settings"):
         return
+    at = _positions(value)
+    locations = r.locations
     for port, settings in value.items():
         field = f"{section}.{port}"
-        k_at = key_at(value, port)
+        a = at.get(port)
+        k_at = (a[0], a[1]) if a else None
         if k_at:
-            r.locations[(name, field)] = k_at
+            locations[(name, field)] = k_at
         if not valid_name(port):
             r.error(name, field, bad_name("a port", port), k_at)
             continue
         if settings is None:
             settings = {}
-        if not expect_mapping(r, name, field, settings, value_at(value, port), "port settings"):
+        if not expect_mapping(
+            r, name, field, settings, (a[2], a[3]) if a else None, "port settings"
+        ):
             continue
+        inner = _positions(settings)
         for k in settings:
-            k2 = key_at(settings, k)
-            if k2:
-                r.locations[(name, f"{field}.{k}")] = k2
+            a = inner.get(k)
+            if a:
+                locations[(name, f"{field}.{k}")] = (a[0], a[1])
         yield port, settings, field
 
 

@@ -71,6 +71,78 @@ def test_load_builds_the_model_and_sets_path_and_locations(tmp_path):
     assert p.locations[(None, "computes.pool.workers")] == (4, 26)
 
 
+def test_positions_and_ports_are_located_key_by_key():
+    p = yamlio.loads(
+        textwrap.dedent(
+            """\
+            pipeloom: 1
+            name: demo
+            nodes:
+              raw:
+                type: dataset
+                path: data.csv
+                ui: {x: 20, y: -40.5}
+              prep:
+                type: script-step
+                script: prep.py
+                inputs:
+                  data: {from: raw, mode: download}
+                outputs:
+                  out: {kind: file}
+                ui:
+                  x: 300
+                  y: 0
+            """
+        )
+    )
+    assert p.nodes["raw"].position == (20.0, -40.5)
+    assert p.nodes["prep"].position == (300.0, 0.0)
+    assert p.locations[("raw", "ui")] == (7, 5)
+    assert p.locations[("raw", "ui.y")] == (7, 17)
+    assert p.locations[("prep", "inputs.data")] == (12, 7)
+    assert p.locations[("prep", "inputs.data.mode")] == (12, 25)
+    assert p.locations[("prep", "outputs.out.kind")] == (14, 13)
+    assert p.locations[("prep", "ui.x")] == (16, 7)
+
+
+@pytest.mark.parametrize(
+    "ui, message, at",
+    [
+        ("{x: 1, z: 2}", "unknown key 'z' in ui", (7, 16)),
+        ("{x: 1, z: 2}", "ui needs both x and y (missing y)", (7, 9)),
+        ("{x: 1}", "ui needs both x and y (missing y)", (7, 9)),
+        ("{x: true, y: 0}", "ui.x", (7, 13)),
+        ("{x: '1', y: 0}", "ui.x", (7, 13)),
+        ("[1, 2]", "expected a mapping of x and y", (7, 9)),
+    ],
+)
+def test_a_bad_position_is_reported_where_it_is(ui, message, at):
+    text = f"pipeloom: 1\nname: demo\nnodes:\n  raw:\n    type: dataset\n    path: d.csv\n    ui: {ui}\n"
+    with pytest.raises(PipelineError) as err:
+        yamlio.loads(text)
+    [problem] = [p for p in err.value.problems if message in f"{p.field}: {p.message}"]
+    assert (problem.line, problem.column) == at
+
+
+@pytest.mark.parametrize(
+    "inputs, message, at",
+    [
+        ("{data: 5}", "expected a mapping of port settings, got the number 5", (8, 20)),
+        ("{9bad: {from: raw}}", "port name '9bad' is not allowed", (8, 14)),
+        ("{data: {from: raw, sort: 1}}", "unknown key 'sort' in an input", (8, 32)),
+    ],
+)
+def test_a_bad_port_is_reported_where_it_is(inputs, message, at):
+    text = (
+        "pipeloom: 1\nname: demo\nnodes:\n  raw:\n    type: dataset\n    path: d.csv\n"
+        f"  prep:\n    inputs: {inputs}\n    type: script-step\n    script: p.py\n"
+    )
+    with pytest.raises(PipelineError) as err:
+        yamlio.loads(text)
+    [problem] = [p for p in err.value.problems if message in p.message]
+    assert (problem.line, problem.column) == at
+
+
 def test_every_key_of_the_design_example_loads(tmp_path):
     p = yamlio.load(write(tmp_path, DESIGN_EXAMPLE))
     prep = p.nodes["dataprep"]
