@@ -203,6 +203,7 @@ def _port_views(ins: tuple, outs: tuple, width: float) -> tuple[PortView, ...]:
 
 
 _NO_RECT = QRectF()
+_CACHE_MODE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 # combined once: a flag `|` is a Python-level enum operation, 5,000 nodes pay it at each open
 _NODE_FLAGS = (
     QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -242,7 +243,8 @@ class NodeItem(QGraphicsItem):
         sources: dict | None = None,
     ):
         super().__init__()
-        self.setFlags(_NODE_FLAGS)  # no cache yet: the scene sets it by zoom (set_far)
+        self.setFlags(_NODE_FLAGS)
+        self.setCacheMode(_CACHE_MODE)
         self.sync(node, pipeline, connected_outs, sources)
 
     def type(self) -> int:

@@ -7,7 +7,6 @@ inside a Group are collected and applied at its end, so a 1,000-node change is o
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QGraphicsItem
 
 from engine.pipeline import layout as engine_layout
 from engine.pipeline.model import Event, output_kind
@@ -24,8 +23,7 @@ def snap(value: float, step: float = GRID) -> float:
 
 class ModelMirror:
     """Needs from the scene: document, nodes, wires, _out, _auto_positions, _problems,
-    _batch, _dirty, _added, _nodes_rect, node_cache, graphChanged, _wires_changed, addItem,
-    removeItem."""
+    _batch, _dirty, _added, _nodes_rect, graphChanged, _wires_changed, addItem, removeItem."""
 
     # -- building ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -200,8 +198,6 @@ class ModelMirror:
                 self._auto_positions.pop(name, None)
             elif node is not None and item is None:
                 item = NodeItem(node, p)
-                if self.node_cache:
-                    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.nodes[name] = item
                 self.addItem(item)
         unplaced = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QToolTip
+from PySide6.QtWidgets import QGraphicsScene, QToolTip
 
 from designer.document import Document
 from engine.pipeline import changes as ch
@@ -26,7 +26,6 @@ from .wires import DragWire, WireItem
 SCENE_EXTENT = 200_000.0  # the scene rect: room to pan anywhere
 
 
-NODE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 MAX_LIT_NODES = 50  # selecting more nodes than this does not highlight their wires
 
 
@@ -58,7 +57,6 @@ class PipelineScene(ModelMirror, QGraphicsScene):
         self._nodes_rect: QRectF | None = None
         self._background = BackgroundPainter()
         self.far = False  # zoomed far out: wires are drawn as one batch of chords
-        self.node_cache = False  # whether node items cache their drawing (set_far decides)
         self._build()
         self.selectionChanged.connect(self._raise_selected)
         self._raised: list[NodeItem] = []
@@ -433,18 +431,13 @@ class PipelineScene(ModelMirror, QGraphicsScene):
         self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
 
     def set_far(self, far: bool) -> None:
-        """Below FAR_LOD wires are drawn as straight chords, one call per colour, and nodes as
-        plain blocks, which need no pixmap cache (the zoom of the scene's first view decides).
-        Nearer, each node keeps its drawing in a device cache: text and ports are costly."""
-        if far != self.far:
-            self.far = far
-            self._background.wires_changed()
-            self.invalidate_background()
-        if far == self.node_cache:
-            self.node_cache = not far
-            mode = NODE_CACHE if self.node_cache else QGraphicsItem.CacheMode.NoCache
-            for item in self.nodes.values():
-                item.setCacheMode(mode)
+        """Below FAR_LOD wires are drawn as straight chords, one call per colour (the zoom of
+        the scene's first view decides)."""
+        if far == self.far:
+            return
+        self.far = far
+        self._background.wires_changed()
+        self.invalidate_background()
 
     def _wires_changed(self) -> None:
         if self.far:

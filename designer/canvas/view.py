@@ -82,9 +82,6 @@ class CanvasView(QGraphicsView):
         self._autoscroll.setInterval(30)
         self._autoscroll.timeout.connect(self._autoscroll_step)
         self._autoscroll_to = QPoint()
-        # the scene learns this view's zoom (far or near: how its nodes cache) when the event
-        # loop next runs: an opened pipeline has been fitted by then, so it is set once
-        QTimer.singleShot(0, self, self._after_view_change)
 
     def _autoscroll_step(self) -> None:
         if not QApplication.mouseButtons() & Qt.MouseButton.LeftButton:

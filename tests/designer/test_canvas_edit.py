@@ -6,7 +6,7 @@ from canvas_helpers import body_pos, drag, open_canvas, port_pos, send_mouse, ti
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent, QHelpEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QGraphicsItem, QToolTip
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from designer.canvas import set_canvas_theme, style
 from designer.canvas.view import NODE_TYPE_MIME
@@ -552,23 +552,6 @@ def test_far_zoom_wires_follow_model_moves(qtbot):
     doc.push(ch.MoveNode("train", (600, 900)))
     after = view.grab().toImage().pixelColor(middle).name()
     assert after == style.LIGHT.background
-
-
-def test_nodes_cache_their_drawing_only_when_near_enough_to_show_text(qtbot):
-    """Far out a node is a plain block: no pixmap cache (5,000 of them cost a first paint)."""
-    doc, view, scene, _ = open_canvas(qtbot)
-    QApplication.processEvents()  # the view tells the scene its zoom when the loop runs
-    near = QGraphicsItem.CacheMode.DeviceCoordinateCache
-    far = QGraphicsItem.CacheMode.NoCache
-    assert {i.cacheMode() for i in scene.nodes.values()} == {near}
-    view.set_zoom(0.15)
-    assert {i.cacheMode() for i in scene.nodes.values()} == {far}
-    doc.push(ch.AddNode(Node("late", "dataset", {"path": "x.csv"}, position=(0.0, 400.0))))
-    assert scene.nodes["late"].cacheMode() == far
-    view.set_zoom(0.5)
-    assert {i.cacheMode() for i in scene.nodes.values()} == {near}
-    doc.push(ch.AddNode(Node("later", "dataset", {"path": "x.csv"}, position=(0.0, 600.0))))
-    assert scene.nodes["later"].cacheMode() == near
 
 
 def test_a_fit_holds_through_resizes_until_the_view_is_zoomed_or_panned(qtbot):
