@@ -114,6 +114,7 @@ class LogsPanel(QWidget):
         self._live_steps: list[str] = []
         self._live_status = ""
         self._live_trimmed = False  # the live run's oldest lines dropped off (its files have them)
+        self._live_printers: set[str] = set()  # the steps that printed lines in the live run
         self._lines: list = []  # the shown run's lines (Line or LogLine)
         self._steps: list[str] = []
         self._make_formats(ThemeManager.instance().name)
@@ -127,6 +128,7 @@ class LogsPanel(QWidget):
         self.live = True
         self._live_lines = []
         self._live_trimmed = False
+        self._live_printers = set()
         self._live_steps = list(steps)
         self._live_status = "live"
         self.show_live()
@@ -147,14 +149,18 @@ class LogsPanel(QWidget):
 
     @property
     def live_trimmed(self) -> bool:
-        """The live run's oldest lines dropped out of memory (its log files still have them)."""
-        return self._live_trimmed
+        """The live run's oldest lines dropped out of memory and its log files would show more:
+        a flood pushed out another step's lines. When one step printed them all, memory holds
+        its latest MAX_LINES lines, more than the tail of its file that is read back."""
+        return self._live_trimmed and len(self._live_printers) > 1
 
     def append(self, events: list[LogLine]) -> None:
         """Live lines of the current run (a batch, in order), shown at once if on view."""
         rows = [(e.time, e.step, e.stream, e.text) for e in events]  # tuples: see LogView
         steps = self._live_steps
-        for step in {row[STEP] for row in rows}:
+        printed = {row[STEP] for row in rows}
+        self._live_printers |= printed
+        for step in printed:
             if step not in steps:
                 steps.append(step)
         self._live_lines.extend(rows)
@@ -191,7 +197,7 @@ class LogsPanel(QWidget):
         """A run's stored logs: steps are (step, log_path, note); the live run stays live, and
         stays shown from memory when it ends (its files hold the same lines) unless a flood
         pushed lines out of memory: then its files, where every step keeps its own lines."""
-        kept = self.showing_live and not self._live_trimmed
+        kept = self.showing_live and not self.live_trimmed
         if run_id == self.live_run_id and (self.live or kept):
             self.show_live()
             return

@@ -73,6 +73,21 @@ def test_every_line_is_kept_in_order_and_filtered_by_step(panel):
     assert view.row_count() == 12_020
 
 
+def test_the_files_are_read_back_only_when_a_flood_pushed_out_another_steps_lines(
+    panel, monkeypatch
+):
+    """One step's flood: memory holds its latest lines, more than its file's tail read back.
+    A flood that pushed out another step's lines: the run's files restore them."""
+    monkeypatch.setattr("designer.logs_panel.MAX_LINES", 100)
+    panel.append(flood("a", 500))
+    assert panel.lines()[-1][3] == "a line 499" and len(panel.lines()) <= 110
+    assert not panel.live_trimmed
+    panel.start_live(["a", "b"])
+    panel.append(flood("b", 3) + flood("a", 500))  # b's three lines go first
+    assert not any(line[1] == "b" for line in panel.lines())
+    assert panel.live_trimmed
+
+
 def test_view_follows_the_tail_unless_scrolled_up(panel, qtbot):
     view = panel.view
     panel.append(flood("a", 1000))
