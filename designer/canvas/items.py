@@ -153,6 +153,8 @@ def _snapped_width(title_w: float, sub_w: float, ports_w: float) -> float:
 
 
 _PORTS_WIDTHS: dict[tuple, float] = {}
+_PORT_VIEWS: dict[tuple, tuple[PortView, ...]] = {}
+_PORT_VIEWS_MAX = 4096  # entries kept per memo (it starts afresh past that)
 
 
 def _ports_width(ins: tuple, outs: tuple) -> float:
@@ -167,10 +169,6 @@ def _ports_width(ins: tuple, outs: tuple) -> float:
         out_w = max((advance(fm_small, 1, p[0]) for p in outs), default=0.0)
         width = _PORTS_WIDTHS[key] = in_w + out_w
     return width
-
-
-_PORT_VIEWS: dict[tuple, tuple[PortView, ...]] = {}
-_PORT_VIEWS_MAX = 4096
 
 
 def _port_views(ins: tuple, outs: tuple, width: float) -> tuple[PortView, ...]:
