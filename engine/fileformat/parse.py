@@ -163,6 +163,11 @@ def _tag_name(tag: str) -> str:
     return "!!" + tag[len(_STD) :] if tag.startswith(_STD) else tag
 
 
+def _entry_at(key_mark, value_mark) -> tuple[int, int, int, int]:
+    """A mapping entry's `at`: its key's and its value's line and column, 1-based."""
+    return key_mark.line + 1, key_mark.column + 1, value_mark.line + 1, value_mark.column + 1
+
+
 class _Frame:
     __slots__ = ("container", "is_map", "key", "key_at")
 
@@ -201,13 +206,7 @@ def parse_tree(text: str, path: str | None = None) -> Any:
         if top.key is not _EXPECT_KEY:
             if top.key is not _DROP:
                 top.container[top.key] = value
-                k = top.key_at
-                top.container.at[top.key] = (
-                    k.line + 1,
-                    k.column + 1,
-                    mark.line + 1,
-                    mark.column + 1,
-                )
+                top.container.at[top.key] = _entry_at(top.key_at, mark)
             if value.__class__ is not YMap and value.__class__ is not YSeq:
                 top.key = _EXPECT_KEY  # a collection value keeps its key until it ends
             return
@@ -274,13 +273,7 @@ def parse_tree(text: str, path: str | None = None) -> Any:
                             continue
                     elif key is not _DROP:
                         top.container[key] = value
-                        k = top.key_at
-                        top.container.at[key] = (
-                            k.line + 1,
-                            k.column + 1,
-                            mark.line + 1,
-                            mark.column + 1,
-                        )
+                        top.container.at[key] = _entry_at(top.key_at, mark)
                         top.key = expect_key
                         continue
                     add(value, mark)  # a duplicate key or a dropped value: the general path
@@ -329,13 +322,7 @@ def parse_tree(text: str, path: str | None = None) -> Any:
                     key = top.key  # the common case: a mapping's value; it keeps its key
                     if key.__class__ is str:
                         top.container[key] = container
-                        k = top.key_at
-                        top.container.at[key] = (
-                            k.line + 1,
-                            k.column + 1,
-                            mark.line + 1,
-                            mark.column + 1,
-                        )
+                        top.container.at[key] = _entry_at(top.key_at, mark)
                         top = _Frame(container, is_map)
                         stack.append(top)
                         continue
