@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import zipfile
 from dataclasses import dataclass
@@ -86,8 +87,37 @@ def modules_zip(code_dir: Path, entry: Path, dest: Path) -> Path | None:
     return dest
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+_LOW_PORTS = (20000, 32768)  # below Linux's default ephemeral range (32768-60999)
+
+
+def _ephemeral_range(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
+    try:
+        with open(path, encoding="ascii") as handle:
+            low, high = (int(part) for part in handle.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port(tries: int = 64) -> int:
+    """A TCP port free on 127.0.0.1 now, for a server started a few seconds later.
+
+    Taken outside the kernel's ephemeral range when it can be: a port the kernel handed out
+    for bind(0) is also what it hands any outgoing connection, and one did take a Connect
+    server's port while its JVM booted ("Failed to bind to address"). A port below the range
+    is only taken by someone asking for it by number."""
+    low, _high = _ephemeral_range()
+    start, stop = _LOW_PORTS[0], min(_LOW_PORTS[1], low)
+    pick = random.SystemRandom()
+    for _ in range(tries if stop - start > 100 else 0):
+        port = pick.randrange(start, stop)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # any free port
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 

@@ -21,9 +21,11 @@ BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """The engine's own choice (below the ephemeral range: outgoing connections cannot take
+    it between now and the service's bind)."""
+    from engine.backends.spark_settings import free_port as engine_free_port
+
+    return engine_free_port()
 
 
 def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float) -> None:
